@@ -1,0 +1,428 @@
+"""The command line: parse arguments, call `StatementIndex` or the reader, print.
+
+Exit codes follow grep: 0 found / all went in, 1 nothing found / some files unreadable, 2 usage error or
+an error the user can fix (message on stderr, no traceback). Machine output (`--json`) is one JSON object
+per line on stdout and nothing else; messages go to stderr. Heavy modules are imported inside the
+commands, so `statementsearch search` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from .index import StatementIndex
+    from .models import Hit, SearchResult, UpdateSummary
+
+PROG = "statementsearch"
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"{PROG}: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the library's user-facing errors into one line on stderr and exit 2."""
+    from .errors import StatementSearchError
+
+    try:
+        yield
+    except StatementSearchError as exc:
+        _fail(str(exc))
+
+
+class Locations:
+    def __init__(self, index: str, documents: str) -> None:
+        self.index = Path(index)
+        self.documents = Path(documents)
+
+
+def location_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--index / --documents on every command, from the environment when not given."""
+    func = click.option(
+        "--documents",
+        "documents",
+        envvar="STATEMENTSEARCH_DOCUMENTS",
+        default="./documents",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Folder of release files [env: STATEMENTSEARCH_DOCUMENTS].",
+    )(func)
+    func = click.option(
+        "--index",
+        "index",
+        envvar="STATEMENTSEARCH_INDEX",
+        default="./index",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Index folder [env: STATEMENTSEARCH_INDEX].",
+    )(func)
+    return func
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines (one object a line).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="statementsearch", prog_name=PROG)
+def main() -> None:
+    """Full-text search over official statements (press releases).
+
+    Put release files in ./documents (or --documents), then search: the index is built on first use.
+    """
+
+
+# ---------------------------------------------------------------------------------------------- parse
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@location_options
+@json_option
+def parse(paths: tuple[Path, ...], index: str, documents: str, as_json: bool) -> None:
+    """Show how files (or folders) are split into releases, to check an archive is read right."""
+    from .reader import read_paths
+
+    failed = False
+    for report in read_paths(paths):
+        for warning in report.warnings:
+            click.echo(f"{PROG}: {report.path}: warning: {warning}", err=True)
+        if report.error is not None:
+            click.echo(f"{PROG}: {report.path}: {report.error}", err=True)
+            failed = True
+            continue
+        for release in report.releases:
+            if as_json:
+                click.echo(json.dumps(release.to_dict(), ensure_ascii=False))
+            else:
+                date = release.date.isoformat() if release.date else "(no date)"
+                click.echo(f"{release.id}\t{date}\t{release.issuer or '(no issuer)'}")
+                click.echo(f"    {release.title or '(no title)'}")
+                click.echo(f"    {len(release.body):,} characters, {release.body.count(chr(10) * 2) + 1} paragraphs")
+    sys.exit(1 if failed else 0)
+
+
+# ---------------------------------------------------------------------------------------------- index
+
+
+def _progress_printer(enabled: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
+    """A click progress bar on a terminal; nothing when stderr is not one."""
+    if not enabled:
+        return None, lambda: None
+    state: dict[str, Any] = {}
+
+    def progress(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = click.progressbar(length=max(total, 1), label="indexing", file=sys.stderr, show_pos=False)
+            bar.__enter__()
+            state["bar"] = bar
+            state["done"] = 0
+        bar.update(done - state["done"])
+        state["done"] = done
+
+    def finish() -> None:
+        bar = state.get("bar")
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+    return progress, finish
+
+
+def _run_update(ix: StatementIndex, documents: Path, *, rebuild: bool, wait: float, procs: int) -> UpdateSummary:
+    show_bar = sys.stderr.isatty()
+    progress, finish = _progress_printer(show_bar)
+
+    def notice(message: str) -> None:
+        click.echo(f"{PROG}: {message}", err=True)
+
+    try:
+        summary = ix.update(documents, progress=progress, procs=procs, wait=wait, notice=notice, rebuild=rebuild)
+    finally:
+        finish()
+    for failure in summary.failures:
+        click.echo(f"{PROG}: {failure.path}: {failure.reason}", err=True)
+    return summary
+
+
+def _default_procs() -> int:
+    return min(2, os.cpu_count() or 1)
+
+
+def open_index(locations: Locations, *, build_if_missing: bool = True) -> StatementIndex:
+    """Open the index; when there is none, build it from the documents folder first (saying so)."""
+    from .index import StatementIndex
+
+    if StatementIndex.exists(locations.index) or not build_if_missing:
+        return StatementIndex.open(locations.index)
+    click.echo(
+        f"{PROG}: no index at {locations.index}: building it from {locations.documents} first", err=True
+    )
+    ix = StatementIndex.open(locations.index, create=True)
+    summary = _run_update(ix, locations.documents, rebuild=False, wait=0.0, procs=_default_procs())
+    click.echo(f"{PROG}: {_summary_line(summary)}", err=True)
+    return ix
+
+
+def _summary_line(summary: UpdateSummary) -> str:
+    return (
+        f"{summary.added} added, {summary.changed} changed, {summary.removed} removed, "
+        f"{summary.unchanged} unchanged, {summary.failed} failed files; "
+        f"{summary.releases_written:,} releases written in {summary.seconds:.1f} s"
+    )
+
+
+@main.command("index")
+@click.option("--rebuild", is_flag=True, help="Index every file anew (the old index serves until done).")
+@click.option("--wait", type=click.FloatRange(min=0), default=0.0, help="Seconds to wait for another writer.")
+@click.option(
+    "--procs",
+    type=click.IntRange(min=1, max=64),
+    default=None,
+    help="Worker processes for large builds [default: up to 2 cores].",
+)
+@location_options
+@json_option
+def index_command(
+    rebuild: bool, wait: float, procs: int | None, index: str, documents: str, as_json: bool
+) -> None:
+    """Build the index, or bring it up to date with the documents folder (only changed files are read)."""
+    import dataclasses
+
+    from .index import StatementIndex
+
+    locations = Locations(index, documents)
+    with _user_errors():
+        if rebuild and StatementIndex.exists(locations.index):
+            ix = _open_for_rebuild(locations.index)
+        else:
+            ix = StatementIndex.open(locations.index, create=True)
+        with ix:
+            summary = _run_update(
+                ix, locations.documents, rebuild=rebuild, wait=wait, procs=procs or _default_procs()
+            )
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(summary), ensure_ascii=False))
+    else:
+        click.echo(_summary_line(summary))
+    sys.exit(1 if summary.failed else 0)
+
+
+def _open_for_rebuild(path: Path) -> StatementIndex:
+    """An index to rebuild: the existing one, or a fresh one when it was built by another version."""
+    from .errors import IndexCorruptError
+    from .index import StatementIndex
+
+    try:
+        return StatementIndex.open(path)
+    except IndexCorruptError as exc:
+        click.echo(f"{PROG}: {exc}; recreating it", err=True)
+        return StatementIndex.create(path, overwrite=True)
+
+
+# ---------------------------------------------------------------------------------------------- search
+
+
+def _use_color(no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "rank": hit.rank,
+        "score": hit.score,
+        "id": hit.id,
+        "title": hit.title,
+        "issuer": hit.issuer,
+        "date": hit.date,
+        "path": hit.path,
+        "snippet": hit.snippet,
+        "highlights": [list(span) for span in hit.highlights],
+        "duplicates": [{"id": d.id, "issuer": d.issuer, "date": d.date} for d in hit.duplicates],
+    }
+
+
+def _print_hit(hit: Hit, color: bool) -> None:
+    from .highlight import render_ansi, render_brackets
+
+    render = render_ansi if color else render_brackets
+    title = render(hit.title, hit.title_highlights) if hit.title else "(no title)"
+    click.echo(f"{hit.rank}. {click.style(title, bold=True) if color else title}")
+    meta = " · ".join(part for part in (hit.issuer, hit.date or "no date", hit.id) if part)
+    click.echo(f"   {click.style(meta, dim=True) if color else meta}")
+    if hit.snippet:
+        click.echo(f"   {render(hit.snippet, hit.highlights)}")
+    if hit.duplicates:
+        shown = ", ".join(f"{d.issuer or '?'} {d.date or ''}".strip() for d in hit.duplicates[:3])
+        more = f" and {len(hit.duplicates) - 3} more" if len(hit.duplicates) > 3 else ""
+        plural = "s" if len(hit.duplicates) > 1 else ""
+        click.echo(f"   also issued as {len(hit.duplicates)} other{plural}: {shown}{more}")
+
+
+def _summary(result: SearchResult) -> str:
+    shown = f"{result.offset + 1}-{result.offset + len(result.hits)} of " if result.hits else ""
+    line = f"{shown}{result.total:,} hits in {result.seconds * 1000:.0f} ms"
+    if result.issuers:
+        top = ", ".join(f"{f.issuer} ({f.count})" for f in result.issuers[:5])
+        more = f", +{len(result.issuers) - 5} more issuers" if len(result.issuers) > 5 else ""
+        line += f"\nissuers: {top}{more}"
+    return line
+
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--issuer", help="Only releases of this issuer (exact, or a case-insensitive prefix).")
+@click.option("--since", help='From this date: 2020-01-31, "Jan 2020", 2020, "30 days ago", 30d.')
+@click.option("--until", help="Through this date (a partial date means its whole period).")
+@click.option(
+    "--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True
+)
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per page.")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--no-collapse", is_flag=True, help="Show every near-duplicate release, not one per group.")
+@click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR in the environment).")
+@location_options
+@json_option
+def search(
+    query: tuple[str, ...],
+    issuer: str | None,
+    since: str | None,
+    until: str | None,
+    sort: str,
+    limit: int,
+    page: int,
+    no_collapse: bool,
+    no_color: bool,
+    index: str,
+    documents: str,
+    as_json: bool,
+) -> None:
+    """Search releases: words (all required), "phrases", OR, NOT/-word, field:value, wildcards."""
+    text = " ".join(query)
+    with _user_errors():
+        ix = open_index(Locations(index, documents))
+        with ix:
+            result = ix.search(
+                text,
+                issuer=issuer,
+                since=since,
+                until=until,
+                sort=sort,  # type: ignore[arg-type]
+                limit=limit,
+                offset=(page - 1) * limit,
+                collapse=not no_collapse,
+            )
+    if as_json:
+        for hit in result.hits:
+            click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
+        click.echo(_summary(result), err=True)
+    else:
+        color = _use_color(no_color)
+        for hit in result.hits:
+            _print_hit(hit, color)
+        click.echo(_summary(result))
+    if result.suggestion:
+        click.echo(f"did you mean: {result.suggestion}", err=True)
+    sys.exit(0 if result.hits else 1)
+
+
+@main.command()
+@click.argument("release_id")
+@location_options
+@json_option
+def show(release_id: str, index: str, documents: str, as_json: bool) -> None:
+    """Print one whole release."""
+    with _user_errors():
+        ix = open_index(Locations(index, documents))
+        with ix:
+            release = ix.show(release_id)
+    if as_json:
+        click.echo(json.dumps(release.to_dict(), ensure_ascii=False))
+        return
+    click.echo(release.title or "(no title)")
+    click.echo(f"{release.issuer or '(no issuer)'} · {release.date or 'no date'} · {release.id}")
+    click.echo()
+    click.echo(release.body)
+
+
+@main.command()
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Issuers to list.")
+@location_options
+@json_option
+def stats(top: int, index: str, documents: str, as_json: bool) -> None:
+    """Releases, files, issuers, date range, size and segments of the index."""
+    import dataclasses
+
+    with _user_errors():
+        ix = open_index(Locations(index, documents))
+        with ix:
+            info = ix.stats(top=top)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(info), ensure_ascii=False))
+        return
+    click.echo(f"index:     {info.path}")
+    click.echo(f"releases:  {info.releases:,} in {info.files:,} files")
+    click.echo(f"dates:     {info.first_date or '-'} to {info.last_date or '-'}")
+    click.echo(f"size:      {info.size_bytes / 1e6:.1f} MB in {info.segments} segments")
+    click.echo(f"updated:   {info.last_update or '-'}")
+    click.echo(f"issuers:   {info.issuers:,}")
+    for item in info.top_issuers:
+        click.echo(f"  {item.count:>8,}  {item.issuer}")
+
+
+@main.command()
+@click.argument("queries", type=click.File("r", encoding="utf-8"))
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per query.")
+@click.option("--format", "fmt", type=click.Choice(["trec", "jsonl"]), default="trec", show_default=True)
+@click.option("--no-collapse", is_flag=True, help="Keep every near-duplicate release.")
+@location_options
+def batch(queries: Any, limit: int, fmt: str, no_collapse: bool, index: str, documents: str) -> None:
+    """Run many queries (one `qid<TAB>text` a line) in one process: TREC run lines or JSON Lines."""
+    from .errors import QueryError
+
+    failed = False
+    with _user_errors():
+        ix = open_index(Locations(index, documents))
+    with ix:
+        for lineno, line in enumerate(queries, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            qid, tab, text = line.partition("\t")
+            if not tab:
+                click.echo(f"{PROG}: line {lineno}: expected 'qid<TAB>query'", err=True)
+                failed = True
+                continue
+            try:
+                result = ix.search(text, limit=limit, facets=False, collapse=not no_collapse)
+            except QueryError as exc:
+                click.echo(f"{PROG}: query {qid}: {exc}", err=True)
+                failed = True
+                continue
+            _print_batch(qid, result, fmt)
+    sys.exit(1 if failed else 0)
+
+
+def _print_batch(qid: str, result: SearchResult, fmt: str) -> None:
+    lines = []
+    for hit in result.hits:
+        if fmt == "trec":
+            lines.append(f"{qid} Q0 {hit.id} {hit.rank} {hit.score:.4f} statementsearch")
+        else:
+            lines.append(json.dumps({"qid": qid, **_hit_json(hit)}, ensure_ascii=False))
+    if lines:
+        click.echo("\n".join(lines))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,455 @@
+"""`StatementIndex`: the one public entry to an index on disk, for the CLI and for embedding applications.
+
+One instance may be shared by the threads of an application. It keeps one Whoosh searcher and reuses it
+across queries; before each query it compares the index's latest generation on disk with the searcher's
+and, when another writer (this process or another) has committed, opens a new searcher. The old one is
+closed once no thread uses it. It never calls `Searcher.refresh()`, which in whoosh3 3.54 keeps
+returning deleted documents (see README, "Why whoosh3").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from . import schema as schema_mod
+from .errors import (
+    IndexCorruptError,
+    IndexMissingError,
+    IndexWriteError,
+    QueryError,
+    ReleaseNotFoundError,
+)
+from .highlight import TermMatcher, make_snippet
+from .indexer import Progress, load_manifest, update_index, writer_lock
+from .models import Duplicate, Hit, IndexStats, IssuerCount, Release, SearchResult, UpdateSummary
+from .query import (
+    combine_filters,
+    date_filter,
+    expanded_highlight_terms,
+    issuer_filter,
+    make_parser,
+    parse_query,
+    suggest,
+)
+
+MARKER_FILE = "statementsearch.json"
+MAX_LIMIT = 10_000
+SortOrder = Literal["relevance", "newest", "oldest"]
+DateLike = str | date | datetime | None
+
+
+def _whoosh_index() -> Any:
+    from whoosh import index as whoosh_index
+
+    return whoosh_index
+
+
+@dataclass
+class _Lease:
+    searcher: Any
+    generation: int
+    users: int = 0
+    retired: bool = False
+    issuers: list[str] | None = field(default=None)
+
+
+class StatementIndex:
+    """A statementsearch index in a folder: build, update, search, show, stats.
+
+    Use `StatementIndex.open(path)` for an existing index, `StatementIndex.create(path)` for a new one,
+    or `StatementIndex.open(path, create=True)` for either. Only open indexes from a trusted place: an
+    index folder holds pickled Python data.
+    """
+
+    def __init__(self, path: Path, ix: Any) -> None:
+        self.path = path
+        self._ix = ix
+        self._lock = threading.Lock()
+        self._lease: _Lease | None = None
+        self._parser = make_parser(ix.schema)
+
+    # ------------------------------------------------------------------------------------- lifecycle
+
+    @staticmethod
+    def exists(path: str | os.PathLike[str]) -> bool:
+        """Is there an index in this folder?"""
+        folder = Path(path)
+        return folder.is_dir() and _whoosh_index().exists_in(str(folder))
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, create: bool = False) -> StatementIndex:
+        """Open the index in `path` (creating an empty one there when `create` and there is none)."""
+        folder = Path(path)
+        if not cls.exists(folder):
+            if create:
+                return cls.create(folder)
+            raise IndexMissingError(f"no index at {folder}: build one with `statementsearch index`")
+        _check_marker(folder)
+        try:
+            ix = _whoosh_index().open_dir(str(folder))
+        except Exception as exc:  # Whoosh raises many kinds on a damaged index
+            raise IndexCorruptError(
+                f"index at {folder} cannot be read ({type(exc).__name__}: {exc}); "
+                "rebuild it with `statementsearch index --rebuild`"
+            ) from exc
+        return cls(folder, ix)
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], *, overwrite: bool = False) -> StatementIndex:
+        """Create an empty index in `path` (the folder must be empty, or hold an index and `overwrite`)."""
+        folder = Path(path)
+        if cls.exists(folder) and not overwrite:
+            raise IndexWriteError(f"an index already exists at {folder}")
+        _check_creatable(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            ix = _whoosh_index().create_in(str(folder), schema_mod.build_schema())
+            (folder / MARKER_FILE).write_text(
+                json.dumps({"schema_version": schema_mod.SCHEMA_VERSION}) + "\n", encoding="utf-8"
+            )
+        except OSError as exc:
+            raise IndexWriteError(f"cannot create an index at {folder}: {exc.strerror or exc}") from exc
+        return cls(folder, ix)
+
+    def close(self) -> None:
+        with self._lock:
+            lease, self._lease = self._lease, None
+            if lease is not None:
+                lease.retired = True
+                if lease.users == 0:
+                    lease.searcher.close()
+
+    def __enter__(self) -> StatementIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------- writing
+
+    def update(
+        self,
+        documents: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        procs: int = 1,
+        wait: float = 0.0,
+        notice: Callable[[str], None] | None = None,
+        rebuild: bool = False,
+    ) -> UpdateSummary:
+        """Bring the index up to date with the documents folder, reading only new and changed files.
+
+        `procs` > 1 lets a large batch use Whoosh's multi-process writer. `wait` is how long to wait for
+        another writer's lock; `notice` receives messages such as a cleared stale lock.
+        """
+        root = Path(documents)
+        if not root.is_dir():
+            raise IndexWriteError(f"documents folder {root} does not exist or is not a folder")
+        with writer_lock(self.path, wait=wait, notice=notice):
+            return update_index(self._ix, root, rebuild=rebuild, progress=progress, procs=procs)
+
+    def build(
+        self,
+        documents: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        procs: int = 1,
+        wait: float = 0.0,
+        notice: Callable[[str], None] | None = None,
+    ) -> UpdateSummary:
+        """Index every file of the documents folder anew; the old content stays searchable until the end."""
+        return self.update(documents, progress=progress, procs=procs, wait=wait, notice=notice, rebuild=True)
+
+    # ------------------------------------------------------------------------------------- searchers
+
+    @contextlib.contextmanager
+    def _searcher(self) -> Iterator[_Lease]:
+        """A searcher on the latest committed generation, shared with other threads."""
+        with self._lock:
+            lease = self._current_lease()
+            lease.users += 1
+        try:
+            yield lease
+        finally:
+            with self._lock:
+                lease.users -= 1
+                if lease.retired and lease.users == 0:
+                    lease.searcher.close()
+
+    def _current_lease(self) -> _Lease:
+        generation = self._ix.latest_generation()
+        lease = self._lease
+        if lease is not None and lease.generation == generation:
+            return lease
+        if lease is not None:
+            lease.retired = True
+            if lease.users == 0:
+                lease.searcher.close()
+        self._lease = _Lease(self._open_searcher(), generation)
+        return self._lease
+
+    def _open_searcher(self) -> Any:
+        # A commit in another process may delete the files of the generation we are opening; retry.
+        for attempt in range(5):
+            try:
+                return self._ix.searcher(weighting=schema_mod.scoring())
+            except OSError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _issuers(lease: _Lease) -> list[str]:
+        if lease.issuers is None:
+            reader = lease.searcher.reader()
+            lease.issuers = [t.decode("utf-8") for t in reader.lexicon("issuer_key")]
+        return lease.issuers
+
+    # ------------------------------------------------------------------------------------- search
+
+    def search(
+        self,
+        query: str,
+        *,
+        issuer: str | None = None,
+        since: DateLike = None,
+        until: DateLike = None,
+        sort: SortOrder = "relevance",
+        limit: int = 10,
+        offset: int = 0,
+        collapse: bool = True,
+        facets: bool = True,
+    ) -> SearchResult:
+        """Ranked releases for a query, with snippets, issuer facets and a did-you-mean suggestion.
+
+        `collapse` shows one hit per near-duplicate group (the others listed in `Hit.duplicates`).
+        `facets=False` skips counting the whole result set (then `total` counts only the page's hits).
+        """
+        started = time.perf_counter()
+        limit = _check_paging(limit, offset)
+        if sort not in ("relevance", "newest", "oldest"):
+            raise QueryError(f"unknown sort order {sort!r}: use relevance, newest or oldest")
+        with self._searcher() as lease:
+            searcher = lease.searcher
+            reader = searcher.reader()
+            filters = combine_filters(
+                [
+                    issuer_filter(issuer, self._issuers(lease)) if issuer is not None else None,
+                    date_filter(since, until),
+                ]
+            )
+            q = parse_query(query, self._parser, reader)
+            results = _run(searcher, q, filters, sort, offset + limit, collapse)
+            matcher = TermMatcher(expanded_highlight_terms(q, reader))
+            hits = tuple(
+                self._hit(searcher, h, rank, matcher, collapse)
+                for rank, h in enumerate(results[offset : offset + limit], start=offset + 1)
+            )
+            if facets:
+                total, issuers = _count(searcher, q, filters, collapse)
+            else:
+                total, issuers = len(hits), ()
+            suggestion = suggest(query, reader)
+        return SearchResult(
+            query=query,
+            total=total,
+            hits=hits,
+            issuers=issuers,
+            suggestion=suggestion,
+            seconds=time.perf_counter() - started,
+            offset=offset,
+            limit=limit,
+        )
+
+    def _hit(self, searcher: Any, hit: Any, rank: int, matcher: TermMatcher, collapse: bool) -> Hit:
+        stored = hit.fields()
+        snippet = make_snippet(stored.get("body", ""), matcher)
+        title = stored.get("title", "")
+        score = hit.score if isinstance(hit.score, float) else 0.0
+        return Hit(
+            rank=rank,
+            score=round(score, 4),
+            id=stored["id"],
+            title=title,
+            issuer=stored.get("issuer", ""),
+            date=_iso(stored.get("date")),
+            path=stored.get("path", ""),
+            snippet=snippet.text,
+            highlights=snippet.spans,
+            title_highlights=tuple(matcher.spans(title)),
+            duplicates=_duplicates(searcher, hit.docnum, stored) if collapse else (),
+        )
+
+    # ------------------------------------------------------------------------------------- lookups
+
+    def show(self, release_id: str) -> Release:
+        """The whole release with this id."""
+        with self._searcher() as lease:
+            stored = lease.searcher.document(id=release_id)
+        if stored is None:
+            raise ReleaseNotFoundError(f"no release with id {release_id!r}")
+        return _release_from_stored(stored)
+
+    def stats(self, top: int = 10) -> IndexStats:
+        """Counts and ranges that describe the index."""
+        with self._searcher() as lease:
+            searcher = lease.searcher
+            reader = searcher.reader()
+            issuer_counts: Counter[str] = Counter()
+            dates: list[datetime] = []
+            for sub, _offset in searcher.leaf_searchers():
+                sub_reader = sub.reader()
+                issuers = sub_reader.column_reader("issuer_key")
+                date_column = sub_reader.column_reader("date")
+                dateless = sub_reader.column_reader("dateless")
+                for docnum in sub_reader.all_doc_ids():
+                    issuer_counts[issuers[docnum]] += 1
+                    if not dateless[docnum]:
+                        dates.append(date_column[docnum])
+            issuer_counts.pop("", None)
+            first, last = (_iso(min(dates)), _iso(max(dates))) if dates else (None, None)
+            segments = len(list(searcher.leaf_searchers()))
+            releases = reader.doc_count()
+        files = len(load_manifest(self._ix))
+        return IndexStats(
+            releases=releases,
+            files=files,
+            issuers=len(issuer_counts),
+            top_issuers=tuple(IssuerCount(i, c) for i, c in issuer_counts.most_common(top)),
+            first_date=first,
+            last_date=last,
+            size_bytes=sum(p.stat().st_size for p in self.path.iterdir() if p.is_file()),
+            segments=segments,
+            last_update=self._last_update(),
+            path=str(self.path),
+        )
+
+    def _last_update(self) -> str | None:
+        tocs = list(self.path.glob("_MAIN_*.toc"))
+        if not tocs:
+            return None
+        newest = max(p.stat().st_mtime for p in tocs)
+        return datetime.fromtimestamp(newest).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _check_marker(folder: Path) -> None:
+    marker = folder / MARKER_FILE
+    try:
+        version = json.loads(marker.read_text(encoding="utf-8")).get("schema_version")
+    except (OSError, ValueError, AttributeError):
+        version = None
+    if version != schema_mod.SCHEMA_VERSION:
+        raise IndexCorruptError(
+            f"index at {folder} was not built by this version of statementsearch "
+            f"(schema {version}, needs {schema_mod.SCHEMA_VERSION}): run `statementsearch index --rebuild`"
+        )
+
+
+def _check_creatable(folder: Path) -> None:
+    """Refuse to scatter index files into a folder that holds something else."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise IndexWriteError(f"cannot create an index at {folder}: it is a file")
+    foreign = [
+        p.name
+        for p in folder.iterdir()
+        if not p.name.startswith((".", "_MAIN", "MAIN_")) and p.name != MARKER_FILE and not p.name.endswith(".seg")
+    ]
+    if foreign:
+        raise IndexWriteError(
+            f"cannot create an index at {folder}: the folder holds other files ({', '.join(sorted(foreign)[:3])})"
+        )
+
+
+def _check_paging(limit: int, offset: int) -> int:
+    if limit < 1:
+        raise QueryError(f"limit must be 1 or more (got {limit})")
+    if offset < 0:
+        raise QueryError(f"offset must be 0 or more (got {offset})")
+    return min(limit, MAX_LIMIT)
+
+
+def _run(searcher: Any, q: Any, filters: Any, sort: SortOrder, count: int, collapse: bool) -> Any:
+    kwargs: dict[str, Any] = {"limit": count, "filter": filters, "terms": False}
+    if collapse:
+        kwargs.update(collapse="group", collapse_limit=1)
+    if sort != "relevance":
+        from whoosh.sorting import FieldFacet, MultiFacet
+
+        newest = sort == "newest"
+        kwargs["sortedby"] = MultiFacet([FieldFacet("dateless"), FieldFacet("date", reverse=newest)])
+    return searcher.search(q, **kwargs)
+
+
+def _count(searcher: Any, q: Any, filters: Any, collapse: bool) -> tuple[int, tuple[IssuerCount, ...]]:
+    """Matches over the whole result set (groups when collapsing) and issuer counts, without scoring."""
+    allowed = set(searcher.docs_for_query(filters)) if filters is not None else None
+    issuer_counts: Counter[str] = Counter()
+    groups: set[str] = set()
+    matches = 0
+    for sub, offset in searcher.leaf_searchers():
+        sub_reader = sub.reader()
+        issuers = sub_reader.column_reader("issuer_key")
+        group_column = sub_reader.column_reader("group") if collapse else None
+        for docnum in q.docs(sub):
+            if allowed is not None and docnum + offset not in allowed:
+                continue
+            matches += 1
+            issuer_counts[issuers[docnum]] += 1
+            if group_column is not None:
+                groups.add(group_column[docnum])
+    issuer_counts.pop("", None)
+    total = len(groups) if collapse else matches
+    return total, tuple(IssuerCount(i, c) for i, c in issuer_counts.most_common())
+
+
+def _duplicates(searcher: Any, docnum: int, stored: dict[str, Any]) -> tuple[Duplicate, ...]:
+    from whoosh.query import Term
+
+    group = stored.get("group")
+    if not group:
+        return ()
+    others = [d for d in searcher.docs_for_query(Term("group", group)) if d != docnum]
+    out = []
+    for other in sorted(others):
+        fields = searcher.stored_fields(other)
+        out.append(Duplicate(fields["id"], fields.get("issuer", ""), _iso(fields.get("date"))))
+    return tuple(out)
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return None
+
+
+def _release_from_stored(stored: dict[str, Any]) -> Release:
+    day = stored.get("date")
+    return Release(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        issuer=stored.get("issuer", ""),
+        date=day.date() if isinstance(day, datetime) else None,
+        body=stored.get("body", ""),
+        path=stored.get("path", ""),
+        position=int(stored.get("position", 0)),
+        content_hash=stored.get("content_hash", ""),
+    )
+

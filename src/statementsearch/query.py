@@ -1,0 +1,234 @@
+"""User query text -> a bounded Whoosh query; filters; did-you-mean.
+
+The syntax is Whoosh's default query language (so saved Whoosh queries keep working) over the fields in
+`schema.DEFAULT_FIELDS`, with all words required, plus `-word` / `+word`, `word~` fuzzy terms and a few
+field aliases. Every query is checked before it runs: its length, its number of clauses, and how many
+index terms each wildcard or fuzzy term expands to, so that `a*` or a pasted page cannot take unbounded
+time or memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import Any
+
+from whoosh import qparser
+from whoosh import query as wq
+
+from .analysis import term_for, words
+from .dates import since_date, until_date
+from .errors import QueryError
+from .schema import DEFAULT_FIELDS, date_range
+
+MAX_QUERY_CHARS = 2000
+MAX_CLAUSES = 256
+# A wildcard or fuzzy term may stand for at most this many index words.
+MAX_EXPANSIONS = 1000
+# Literal characters a wildcard needs before its first `*` or `?` (a lone `*` means every release).
+MIN_WILDCARD_PREFIX = 2
+MAX_FUZZY_DISTANCE = 2
+
+FIELD_ALIASES = {
+    "title": ["headline"],
+    "issuer": ["source", "agency", "from"],
+    "body": ["text", "content"],
+    "date": ["issued"],
+}
+# Operator words of the syntax, never looked up for spelling.
+OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+
+
+def make_parser(schema: Any, group: Any = qparser.AndGroup) -> qparser.QueryParser:
+    """The parser for user queries (one per index; parsers are reusable and cheap to keep)."""
+    parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), schema, group=group)
+    parser.add_plugin(qparser.PlusMinusPlugin())
+    parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
+    return parser
+
+
+def parse_query(text: str, parser: qparser.QueryParser, reader: Any) -> wq.Query:
+    """Parse and bound a user's query; raise QueryError with a message fit to print."""
+    text = text.strip()
+    if not text:
+        raise QueryError("empty query: give one or more words to search for")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long ({len(text)} characters; at most {MAX_QUERY_CHARS})")
+    if text == "*":
+        return wq.Every()
+    try:
+        parsed = parser.parse(text)
+    except QueryError:
+        raise
+    except Exception as exc:  # Whoosh raises assorted errors on odd input; all mean "cannot parse"
+        raise QueryError(f"cannot parse query {text!r}: {exc}") from exc
+    if parsed is wq.NullQuery or isinstance(parsed, wq.NullQuery.__class__):
+        raise QueryError(f"nothing to search for in {text!r}: only operators or very common words")
+    check_bounds(parsed, reader, text)
+    return parsed
+
+
+def leaves(q: wq.Query) -> Iterator[wq.Query]:
+    if q.is_leaf():
+        yield q
+    else:
+        for child in q.children():
+            yield from leaves(child)
+
+
+def check_bounds(q: wq.Query, reader: Any, text: str) -> None:
+    """Refuse a query whose evaluation would not be bounded."""
+    all_leaves = list(itertools.islice(leaves(q), MAX_CLAUSES + 1))
+    if len(all_leaves) > MAX_CLAUSES:
+        raise QueryError(f"query has too many parts (more than {MAX_CLAUSES}); shorten it")
+    for leaf in all_leaves:
+        if isinstance(leaf, wq.Regex):
+            raise QueryError("regular expressions are not supported in queries")
+        if isinstance(leaf, (wq.Wildcard, wq.Prefix)):
+            _check_pattern(leaf, text)
+        if isinstance(leaf, wq.FuzzyTerm) and leaf.maxdist > MAX_FUZZY_DISTANCE:
+            raise QueryError(f"fuzzy term '{leaf.text}~{leaf.maxdist}': at most ~{MAX_FUZZY_DISTANCE} edits")
+        if isinstance(leaf, (wq.Wildcard, wq.Prefix, wq.FuzzyTerm)):
+            expansions = sum(1 for _ in itertools.islice(leaf._btexts(reader), MAX_EXPANSIONS + 1))
+            if expansions > MAX_EXPANSIONS:
+                shown = leaf.text + ("*" if isinstance(leaf, wq.Prefix) else "")
+                raise QueryError(
+                    f"'{shown}' matches more than {MAX_EXPANSIONS} different words; make it more specific"
+                )
+
+
+def _check_pattern(leaf: wq.Query, text: str) -> None:
+    pattern = leaf.text + ("*" if isinstance(leaf, wq.Prefix) else "")
+    literal = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    if len(literal) < MIN_WILDCARD_PREFIX:
+        raise QueryError(
+            f"wildcard '{pattern}' needs at least {MIN_WILDCARD_PREFIX} letters before '*' or '?'"
+        )
+
+
+# ---------------------------------------------------------------------------------------------- filters
+
+
+def issuer_filter(wanted: str, issuers: Iterable[str]) -> wq.Query:
+    """Releases whose issuer is `wanted` exactly or starts with it, both case-insensitively."""
+    key = wanted.strip().casefold()
+    if not key:
+        raise QueryError("empty issuer filter")
+    matches = [issuer for issuer in issuers if issuer.casefold().startswith(key)]
+    if not matches:
+        return wq.NullQuery
+    return wq.Or([wq.Term("issuer_key", issuer) for issuer in matches])
+
+
+def date_filter(since: str | date | datetime | None, until: str | date | datetime | None) -> wq.Query | None:
+    """Releases dated in [since, until]; a partial date means its whole period at either end."""
+    if since is None and until is None:
+        return None
+    first = since_date(since) if since is not None else None
+    last = until_date(until) if until is not None else None
+    if first and last and first > last:
+        from .errors import DateError
+
+        raise DateError(f"--since {first.isoformat()} is after --until {last.isoformat()}")
+    return date_range("date", first, last)
+
+
+def combine_filters(filters: Iterable[wq.Query | None]) -> wq.Query | None:
+    present = [f for f in filters if f is not None]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else wq.And(present)
+
+
+# ---------------------------------------------------------------------------------------------- terms
+
+
+def highlight_terms(q: wq.Query) -> frozenset[str]:
+    """The index terms of the text fields that a hit can show as matched (never those under NOT)."""
+    found: set[str] = set()
+
+    def walk(node: wq.Query) -> None:
+        if isinstance(node, wq.Not):
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+            return
+        if node.is_leaf():
+            for fieldname, text in node.terms(phrases=True) if node.has_terms() else ():
+                if fieldname in ("title", "body") and isinstance(text, str):
+                    found.add(text)
+            return
+        for child in node.children():
+            walk(child)
+
+    walk(q)
+    return frozenset(found)
+
+
+def expanded_highlight_terms(q: wq.Query, reader: Any) -> frozenset[str]:
+    """Like `highlight_terms`, with wildcard/fuzzy terms replaced by the words they matched."""
+    terms = set(highlight_terms(q))
+    for leaf in leaves(q):
+        if isinstance(leaf, (wq.Wildcard, wq.Prefix, wq.FuzzyTerm)) and leaf.fieldname in ("title", "body"):
+            for btext in itertools.islice(leaf._btexts(reader), MAX_EXPANSIONS):
+                terms.add(btext.decode("utf-8") if isinstance(btext, bytes) else btext)
+    return frozenset(terms)
+
+
+# ---------------------------------------------------------------------------------------------- spelling
+
+_QUERY_WORD = re.compile(r"(?<![\w:~*?])([A-Za-z][\w'.]*)(?![\w:*?~])")
+
+
+def typed_words(text: str) -> list[str]:
+    """The plain words the user typed (no operators, field names, wildcards), in order."""
+    stripped = re.sub(r"\b\w+:(\"[^\"]*\"|\S+)", " ", text)  # field:value parts are not spell-checked
+    out = []
+    for match in _QUERY_WORD.finditer(stripped):
+        word = match.group(1).rstrip(".'")
+        if word and word not in OPERATORS:
+            out.extend(words(word))
+    return out
+
+
+def word_known(reader: Any, word: str) -> bool:
+    """Does the word occur as typed in a title or body, or (stemmed) in an issuer or date?"""
+    term = term_for(word)
+    if term is None:
+        return True  # stop words are not indexed and never worth a suggestion
+    bword = word.encode("utf-8")
+    if (("spell_body", bword) in reader) or (("spell_title", bword) in reader):
+        return True
+    bterm = term.encode("utf-8")
+    return (("issuer", bterm) in reader) or (("when", bterm) in reader)
+
+
+def best_correction(reader: Any, word: str) -> str | None:
+    """The closest indexed word (fewest edits, then most documents), sharing the first letter."""
+    for maxdist in (1, 2):
+        candidates = [c for c in reader.terms_within("spell_body", word, maxdist, prefix=1) if c != word]
+        if candidates:
+            return max(candidates, key=lambda c: (_doc_frequency(reader, c), c))
+    return None
+
+
+def _doc_frequency(reader: Any, word: str) -> int:
+    term = term_for(word)
+    return int(reader.doc_frequency("body", term)) if term else 0
+
+
+def suggest(text: str, reader: Any) -> str | None:
+    """A did-you-mean rewrite of the query text, or None when every typed word occurs in the index."""
+    rewritten = text
+    changed = False
+    for word in dict.fromkeys(typed_words(text)):
+        if len(word) < 3 or word.isdigit() or word_known(reader, word):
+            continue
+        correction = best_correction(reader, word)
+        if correction:
+            rewritten = re.sub(rf"(?i)\b{re.escape(word)}\b", correction, rewritten)
+            changed = True
+    return rewritten if changed else None
