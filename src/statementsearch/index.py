@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -54,12 +55,13 @@ def _whoosh_index() -> Any:
     return whoosh_index
 
 
-@dataclass
+@dataclass(eq=False)
 class _Lease:
+    """One thread's searcher and what is cached with it (valid for its generation only)."""
+
     searcher: Any
     generation: int
     users: int = 0
-    retired: bool = False
     issuers: list[str] | None = field(default=None)
 
 
@@ -75,7 +77,9 @@ class StatementIndex:
         self.path = path
         self._ix = ix
         self._lock = threading.Lock()
-        self._lease: _Lease | None = None
+        self._local = threading.local()
+        self._leases: weakref.WeakSet[_Lease] = weakref.WeakSet()
+        self._closed = False
         self._parser = make_parser(ix.schema)
 
     # ------------------------------------------------------------------------------------- lifecycle
@@ -122,12 +126,13 @@ class StatementIndex:
         return cls(folder, ix)
 
     def close(self) -> None:
+        """Close every thread's searcher; the object cannot search afterwards."""
         with self._lock:
-            lease, self._lease = self._lease, None
-            if lease is not None:
-                lease.retired = True
-                if lease.users == 0:
-                    lease.searcher.close()
+            self._closed = True
+            leases = list(self._leases)
+            self._leases.clear()
+        for lease in leases:
+            lease.searcher.close()
 
     def __enter__(self) -> StatementIndex:
         return self
@@ -174,29 +179,33 @@ class StatementIndex:
 
     @contextlib.contextmanager
     def _searcher(self) -> Iterator[_Lease]:
-        """A searcher on the latest committed generation, shared with other threads."""
-        with self._lock:
-            lease = self._current_lease()
-            lease.users += 1
+        """This thread's searcher on the latest committed generation.
+
+        Whoosh's readers seek and read shared file handles, so one searcher used by two threads at once
+        returns garbage (seen as zlib/unpickling errors under load): each thread keeps its own, reused
+        across its queries and replaced when a writer has committed a new generation.
+        """
+        lease: _Lease | None = getattr(self._local, "lease", None)
+        if lease is None or (lease.users == 0 and lease.generation != self._ix.latest_generation()):
+            if lease is not None:
+                lease.searcher.close()
+            lease = self._new_lease()
+            self._local.lease = lease
+        lease.users += 1
         try:
             yield lease
         finally:
-            with self._lock:
-                lease.users -= 1
-                if lease.retired and lease.users == 0:
-                    lease.searcher.close()
+            lease.users -= 1
 
-    def _current_lease(self) -> _Lease:
+    def _new_lease(self) -> _Lease:
         generation = self._ix.latest_generation()
-        lease = self._lease
-        if lease is not None and lease.generation == generation:
-            return lease
-        if lease is not None:
-            lease.retired = True
-            if lease.users == 0:
+        lease = _Lease(self._open_searcher(), generation)
+        with self._lock:
+            if self._closed:
                 lease.searcher.close()
-        self._lease = _Lease(self._open_searcher(), generation)
-        return self._lease
+                raise IndexMissingError(f"index at {self.path} has been closed")
+            self._leases.add(lease)
+        return lease
 
     def _open_searcher(self) -> Any:
         # A commit in another process may delete the files of the generation we are opening; retry.

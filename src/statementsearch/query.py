@@ -44,7 +44,9 @@ OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
 def make_parser(schema: Any, group: Any = qparser.AndGroup) -> qparser.QueryParser:
     """The parser for user queries (one per index; parsers are reusable and cheap to keep)."""
     parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), schema, group=group)
-    parser.add_plugin(qparser.PlusMinusPlugin())
+    # `-word` excludes, only at the start of a word: "al-Qaeda" and "2020-01-05" stay whole words.
+    # No `+word`: every word is required already, and Whoosh's `+` would make the other words optional.
+    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?!)", minusexpr=r"(?<![^\s(])-"))
     parser.add_plugin(qparser.FuzzyTermPlugin())
     parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
     return parser

@@ -1,0 +1,428 @@
+"""Documents files -> `Release` records: the text format of the seed file, and JSON Lines (plain or gzip).
+
+Reading never raises on a bad file. An archive of thousands of files always holds a few broken ones, and
+one of them must not stop a build: a file that cannot be read at all comes back as a `FileReport` with
+`error` set (the reason, fit to print after the path), and a file read with problems keeps its releases
+and lists the problems in `warnings`.
+
+The text format, as the seed file shows it (one file may hold many releases):
+
+    TITLE LINE
+    (Source: ISSUER; issued DATE)
+    BODY, paragraphs separated by blank lines
+    (ends)                                  <- optional end mark
+
+A release is found by its Source line; its title is the non-blank line just before it. Without an end
+mark the body runs to the next release's title line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import stat
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from statementsearch.dates import parse_release_date
+from statementsearch.models import FileFailure, FileReport, Release
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "SUPPORTED_SUFFIXES",
+    "is_document_file",
+    "read_file",
+    "read_paths",
+    "scan_documents",
+]
+
+SUPPORTED_SUFFIXES = (".txt", ".text", ".jsonl", ".jsonl.gz")
+MAX_FILE_BYTES = 256 * 1024 * 1024
+"""Larger files are refused: a release archive that big is a mistake, and we hold a file in memory whole."""
+MAX_UNPACKED_BYTES = 4 * MAX_FILE_BYTES
+"""A gzip file may not unpack to more than this (the corpora unpack ~3.3x; a zip bomb unpacks ~1000x)."""
+
+NO_RELEASE = "no release found (expected a '(Source: ISSUER; issued DATE)' line after a title)"
+
+_SOURCE_LINE = re.compile(
+    r"\s*\(\s*source\s*:\s*(?P<issuer>.*);\s*issued\s*:?\s*(?P<date>.*?)\s*\)\s*",
+    re.IGNORECASE,
+)
+_END_MARK = re.compile(r"\s*(?:\(\s*ends?\s*\)|-\s*ends?\s*-|#\s*#\s*#|-\s*30\s*-)\s*", re.IGNORECASE)
+_GLUED_HEADER = re.compile(r"\s*date\s+\d{4}-\d{2}-\d{2}(?:\s+|$)", re.IGNORECASE)
+"""A ` date 2000-01-01 ` placeholder some exports glue before a title: never the issued date."""
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+class _Unreadable(Exception):
+    """Internal: the file cannot be read at all; the message becomes FileReport.error."""
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """One release as the file states it, before it gets its id and hashes."""
+
+    title: str
+    issuer: str
+    date: date | None
+    body: str
+    url: str | None = None
+    own_id: str | None = None
+    line: int = 0
+
+
+# --- finding files -------------------------------------------------------------------------------------
+
+
+def is_document_file(path: Path | str) -> bool:
+    """True for the file names the reader understands (case-insensitive suffix)."""
+    return str(path).lower().endswith(SUPPORTED_SUFFIXES)
+
+
+def _os_reason(exc: OSError) -> str:
+    """An OSError as a short, path-free reason ("permission denied")."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or directory"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    return (exc.strerror or str(exc) or type(exc).__name__).lower()
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    """`path` relative to `root` as POSIX when root contains it, else the path as given (POSIX)."""
+    if root is not None:
+        for candidate, base in ((path, root), (path.absolute(), root.absolute())):
+            try:
+                return candidate.relative_to(base).as_posix()
+            except ValueError:
+                continue
+    return path.as_posix()
+
+
+def scan_documents(root: Path) -> tuple[list[Path], list[FileFailure]]:
+    """Every supported file under `root` (recursively, sorted), and the directories that could not be read.
+
+    Hidden names are skipped (editor backups, `.git`). Symbolic links are followed, since archives are
+    often assembled from links, but a directory already visited (by its resolved path) is not entered
+    again, so a link loop ends the walk instead of recursing forever. Failure paths are relative to
+    `root` (POSIX), like FileReport.path; an unreadable root itself is reported under its own name.
+    """
+    walk = _Walk(root)
+    while walk.pending:
+        walk.visit(walk.pending.pop())
+    return sorted(walk.files), sorted(walk.failures, key=lambda failure: failure.path)
+
+
+@dataclass
+class _Walk:
+    """The state of one scan: an explicit stack instead of recursion, so deep trees cannot overflow."""
+
+    root: Path
+    files: list[Path] = field(default_factory=list)
+    failures: list[FileFailure] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    pending: list[Path] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.pending.append(self.root)
+
+    def visit(self, directory: Path) -> None:
+        """List one directory (once per resolved path) and sort its entries."""
+        real = os.path.realpath(directory)
+        if real in self.seen:
+            return
+        self.seen.add(real)
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            name = self.root.as_posix() if directory == self.root else _relative(directory, self.root)
+            self.failures.append(FileFailure(name, _os_reason(exc)))
+            return
+        for entry in entries:
+            if not entry.name.startswith("."):
+                self.take(entry, Path(entry.path))
+
+    def take(self, entry: os.DirEntry[str], path: Path) -> None:
+        """A directory to walk, a document, a broken link to report, or nothing."""
+        try:
+            if entry.is_dir():
+                self.pending.append(path)
+            elif is_document_file(entry.name) and entry.is_file():
+                self.files.append(path)
+            elif is_document_file(entry.name) and entry.is_symlink():
+                self.failures.append(FileFailure(_relative(path, self.root), "broken symbolic link"))
+        except OSError as exc:
+            self.failures.append(FileFailure(_relative(path, self.root), _os_reason(exc)))
+
+
+def read_paths(paths: Iterable[Path]) -> Iterator[FileReport]:
+    """Reports for files and folders as a user names them (the `parse` command): folders are scanned."""
+    for path in paths:
+        try:
+            is_folder = path.is_dir()
+        except OSError as exc:  # e.g. a parent folder without search permission
+            yield FileReport(path=path.as_posix(), error=_os_reason(exc))
+            continue
+        if not is_folder:
+            yield read_file(path)  # a missing file reports "no such file or directory"
+            continue
+        files, failures = scan_documents(path)
+        for failure in failures:
+            yield FileReport(path=failure.path, error=failure.reason)
+        for file in files:
+            yield read_file(file, root=path)
+
+
+# --- reading one file ----------------------------------------------------------------------------------
+
+
+def read_file(path: Path, root: Path | None = None) -> FileReport:
+    """Read one documents file; never raises for a bad file (the report's `error` says what is wrong).
+
+    The bytes are read once and everything (hash, releases) comes from that one copy, so a file
+    rewritten while we read it still gives a report that agrees with its own `file_hash`.
+    """
+    rel = _relative(path, root)
+    try:
+        data = _read_bytes(path)
+    except _Unreadable as exc:
+        return FileReport(path=rel, error=str(exc))
+    except OSError as exc:
+        return FileReport(path=rel, error=_os_reason(exc))
+    file_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+    try:
+        if path.name.lower().endswith(".gz"):
+            data = _gunzip(data)
+        parse = _parse_jsonl if path.name.lower().endswith((".jsonl", ".jsonl.gz")) else _parse_text
+        found, warnings = parse(_decode(data))
+    except _Unreadable as exc:
+        return FileReport(path=rel, error=str(exc), file_hash=file_hash)
+    releases = tuple(_release(fields, rel, position) for position, fields in enumerate(found, start=1))
+    return FileReport(path=rel, releases=releases, warnings=tuple(warnings), file_hash=file_hash)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The whole file, refused past MAX_FILE_BYTES (checked before and while reading: it may grow).
+
+    Only regular files: opening a named pipe that happens to end in .txt would wait for a writer forever.
+    """
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise _Unreadable("is a directory")
+    if not stat.S_ISREG(mode):
+        raise _Unreadable("not a regular file")
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise _Unreadable(_too_big(size))
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise _Unreadable(_too_big(len(data)))
+    return data
+
+
+def _too_big(size: int) -> str:
+    return f"file too large ({size / 2**20:.0f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB)"
+
+
+def _gunzip(data: bytes) -> bytes:
+    """Unpack gzip data (all members), bounded by MAX_UNPACKED_BYTES; a damaged archive is unreadable."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as archive:
+            unpacked = archive.read(MAX_UNPACKED_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _Unreadable(f"corrupt gzip file ({exc})") from None
+    if len(unpacked) > MAX_UNPACKED_BYTES:
+        raise _Unreadable(f"gzip file unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MiB")
+    return unpacked
+
+
+def _decode(data: bytes) -> str:
+    """Bytes -> text with line feeds only. The encoding is detected per file, since archives mix them.
+
+    A BOM decides when present; otherwise UTF-8 when the bytes are valid UTF-8 (a cp1252 file almost
+    never is), else cp1252, the usual encoding of old Windows-made releases (curly quotes at 0x91-0x94).
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = _decode_as(data, "utf-16")
+    elif b"\x00" in data:
+        raise _Unreadable("binary or undecodable file (NUL bytes)")
+    elif data.startswith(codecs.BOM_UTF8):
+        text = _decode_as(data, "utf-8-sig")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _decode_as(data, "cp1252", "neither UTF-8 nor cp1252")
+    if "\x00" in text:
+        raise _Unreadable("binary or undecodable file (NUL characters)")
+    if not text.strip():
+        raise _Unreadable("empty file")
+    return _lf_only(text)
+
+
+def _lf_only(text: str) -> str:
+    """CRLF and lone CR line ends -> LF (copying only text that has a CR)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _decode_as(data: bytes, encoding: str, what: str = "") -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        detail = f"{what or 'invalid ' + encoding}: byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        raise _Unreadable(f"binary or undecodable file ({detail})") from None
+
+
+def _release(fields: _Fields, rel: str, position: int) -> Release:
+    """Give parsed fields their id (own id, else path#position or path#line) and content hash."""
+    release_id = fields.own_id if fields.own_id is not None else f"{rel}#{fields.line or position}"
+    day = fields.date.isoformat() if fields.date else ""
+    content = "\x1f".join((fields.title, fields.issuer, day, fields.body))
+    return Release(
+        id=release_id,
+        title=fields.title,
+        issuer=fields.issuer,
+        date=fields.date,
+        body=fields.body,
+        path=rel,
+        position=position,
+        content_hash=hashlib.blake2b(content.encode("utf-8"), digest_size=16).hexdigest(),
+        url=fields.url,
+    )
+
+
+def _one_line(text: str) -> str:
+    """Titles and issuers: whitespace runs (tabs, stray line breaks) become one space."""
+    return " ".join(text.split())
+
+
+def _clean_body(lines: Iterable[str]) -> str:
+    """Body text as stored: lines right-stripped, blank-line runs collapsed to one, ends stripped."""
+    text = "\n".join(line.rstrip() for line in lines)
+    if "\n\n\n" in text:  # skip the regex when it has nothing to do: most bodies
+        text = _BLANK_RUNS.sub("\n\n", text)
+    return text.strip()
+
+
+# --- the text format ------------------------------------------------------------------------------------
+
+
+def _parse_text(text: str) -> tuple[list[_Fields], list[str]]:
+    """Releases of a text file, found by their Source lines (see the module docstring)."""
+    lines = text.split("\n")  # not splitlines(): it would also split at U+2028, form feeds and the like
+    sources = [index for index, line in enumerate(lines) if _SOURCE_LINE.fullmatch(line)]
+    if not sources:
+        raise _Unreadable(NO_RELEASE)
+    titles = [
+        _title_index(lines, source, previous)
+        for source, previous in zip(sources, [-1, *sources[:-1]], strict=True)
+    ]
+    # A body ends where the next release begins: at its title line, or its Source line when it has none.
+    stops = [title if title >= 0 else source for title, source in zip(titles[1:], sources[1:], strict=True)]
+    found: list[_Fields] = []
+    warnings: list[str] = []
+    for number, (title, source, stop) in enumerate(
+        zip(titles, sources, [*stops, len(lines)], strict=True), start=1
+    ):
+        fields, problem = _text_release(lines, title, source, stop)
+        found.append(fields)
+        if problem:
+            warnings.append(f"release {number}: {problem}")
+    return found, warnings
+
+
+def _title_index(lines: list[str], source: int, previous: int) -> int:
+    """Index of the title line of the release whose Source line is at `source`, or -1 if it has none.
+
+    The title is the nearest non-blank line above, provided it lies after the previous Source line
+    and is not an end mark (then the release simply has no title).
+    """
+    for index in range(source - 1, previous, -1):
+        if lines[index].strip():
+            return -1 if _END_MARK.fullmatch(lines[index]) else index
+    return -1
+
+
+def _text_release(lines: list[str], title_at: int, source: int, stop: int) -> tuple[_Fields, str]:
+    """One release from its title line, Source line and the line its body cannot reach; plus a warning."""
+    match = _SOURCE_LINE.fullmatch(lines[source])
+    assert match is not None  # the caller found `source` with this pattern
+    body_lines = lines[source + 1 : stop]
+    for offset, line in enumerate(body_lines):
+        if _END_MARK.fullmatch(line):
+            body_lines = body_lines[:offset]
+            break
+    title = _GLUED_HEADER.sub("", lines[title_at], count=1) if title_at >= 0 else ""
+    day_text = match["date"].strip()
+    day = parse_release_date(day_text)
+    problem = "" if day else f"unparseable date {day_text!r}"
+    if title_at < 0:
+        problem = "; ".join(filter(None, ["no title line", problem]))
+    fields = _Fields(_one_line(title), _one_line(match["issuer"]), day, _clean_body(body_lines))
+    return fields, problem
+
+
+# --- JSON Lines -----------------------------------------------------------------------------------------
+
+
+def _parse_jsonl(text: str) -> tuple[list[_Fields], list[str]]:
+    """Releases of a JSON Lines file: one object a line; a bad line is a warning, the rest still count."""
+    found: list[_Fields] = []
+    warnings: list[str] = []
+    for number, line in enumerate(text.split("\n"), start=1):  # JSON strings may hold a raw U+2028
+        if not line or line.isspace():  # isspace() stops at the first letter; strip() would copy the line
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            record = None
+        if not isinstance(record, dict):
+            warnings.append(f"line {number}: not a JSON object")
+            continue
+        fields, problem = _json_release(record, number)
+        if problem:
+            warnings.append(f"line {number}: {problem}")
+        if fields is not None:
+            found.append(fields)
+    if not found:
+        raise _Unreadable("no release found")
+    return found, warnings
+
+
+def _text_value(record: dict[str, Any], key: str) -> str:
+    """A record's field as text: missing or null is empty, a number becomes its digits."""
+    value = record.get(key)
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    # json.loads lets "\ud800" through as a lone surrogate, which no encoder (nor the index) accepts.
+    return text if text.isascii() else _SURROGATES.sub("\ufffd", text)
+
+
+def _json_release(record: dict[str, Any], line: int) -> tuple[_Fields | None, str]:
+    """One record -> fields (None when it has neither title nor body) and a warning, or ''."""
+    title = _one_line(_text_value(record, "title"))
+    body = _clean_body(_lf_only(_text_value(record, "body")).split("\n"))
+    if not title and not body:
+        return None, "record has neither title nor body, skipped"
+    day_text = _text_value(record, "date").strip()
+    day = parse_release_date(day_text) if day_text else None
+    own_id = _text_value(record, "id")
+    url = _text_value(record, "url") or None
+    issuer = _one_line(_text_value(record, "issuer"))
+    fields = _Fields(title, issuer, day, body, url, own_id or None, line)
+    return fields, f"unparseable date {day_text!r}" if day_text and day is None else ""

@@ -1,0 +1,247 @@
+"""Full and incremental builds on real files in temp dirs: exactly the right releases found or gone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from statementsearch import IndexLockedError, StatementIndex
+from statementsearch.indexer import LOCK_FILE, load_manifest, writer_lock
+
+SEED = Path(__file__).resolve().parents[1] / "documents" / "000_fb62ce4d62dc1888.txt"
+
+
+def release_text(title: str, issuer: str, issued: str, body: str, end: str = "(ends)") -> str:
+    return f"{title}\n\n(Source: {issuer}; issued {issued})\n\n{body}\n\n{end}\n\n"
+
+
+def ids(ix: StatementIndex, query: str = "*") -> set[str]:
+    return {hit.id for hit in ix.search(query, limit=1000, collapse=False).hits}
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "documents"
+    (folder / "dod").mkdir(parents=True)
+    shutil.copy(SEED, folder / "seed.txt")
+    (folder / "dod" / "a.txt").write_text(
+        release_text(
+            "Pentagon briefs on Baghdad embassy",
+            "US Department of Defense",
+            "Jan. 2, 2020",
+            "Embassy guards reinforced in Baghdad.",
+        )
+        + release_text(
+            "Navy exercise concludes", "US Navy", "Feb. 3, 2020", "A naval exercise in the Gulf concluded."
+        ),
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.fixture
+def ix(tmp_path: Path, docs: Path) -> StatementIndex:
+    index = StatementIndex.create(tmp_path / "index")
+    index.update(docs)
+    return index
+
+
+def test_build_indexes_every_release(ix: StatementIndex) -> None:
+    assert ids(ix) == {"seed.txt#1", "seed.txt#2", "dod/a.txt#1", "dod/a.txt#2"}
+    assert set(load_manifest(ix._ix)) == {"seed.txt", "dod/a.txt"}
+
+
+def test_second_update_reads_nothing(ix: StatementIndex, docs: Path) -> None:
+    summary = ix.update(docs)
+    assert (summary.added, summary.changed, summary.removed, summary.unchanged) == (0, 0, 0, 2)
+    assert summary.releases_written == 0
+
+
+def test_changed_file_is_reindexed(ix: StatementIndex, docs: Path) -> None:
+    target = docs / "dod" / "a.txt"
+    target.write_text(
+        release_text("Submarine visit", "US Navy", "March 1, 2020", "A submarine visited the port."),
+        encoding="utf-8",
+    )
+    summary = ix.update(docs)
+    assert (summary.added, summary.changed, summary.removed, summary.unchanged) == (0, 1, 0, 1)
+    assert ids(ix) == {"seed.txt#1", "seed.txt#2", "dod/a.txt#1"}
+    assert ids(ix, "submarine") == {"dod/a.txt#1"}
+    assert ids(ix, "embassy reinforced") == set()
+
+
+def test_added_and_deleted_and_renamed_files(ix: StatementIndex, docs: Path) -> None:
+    (docs / "new.txt").write_text(
+        release_text("Coast Guard rescue", "US Coast Guard", "2020-03-04", "Crew rescued."), encoding="utf-8"
+    )
+    (docs / "dod" / "a.txt").unlink()
+    (docs / "seed.txt").rename(docs / "renamed.txt")
+    summary = ix.update(docs)
+    assert (summary.added, summary.removed) == (2, 2)
+    assert ids(ix) == {"new.txt#1", "renamed.txt#1", "renamed.txt#2"}
+    assert ids(ix, "soleimani") == {"renamed.txt#1"}
+
+
+def test_touched_file_counts_as_unchanged(ix: StatementIndex, docs: Path) -> None:
+    target = docs / "seed.txt"
+    os.utime(target, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
+    summary = ix.update(docs)
+    assert (summary.changed, summary.unchanged) == (0, 2)
+    assert ids(ix) == {"seed.txt#1", "seed.txt#2", "dod/a.txt#1", "dod/a.txt#2"}
+    # The new mtime is recorded: the next update does not read it again.
+    assert ix.update(docs).releases_written == 0
+
+
+def test_unreadable_file_keeps_its_releases_and_is_reported(ix: StatementIndex, docs: Path) -> None:
+    (docs / "dod" / "a.txt").write_bytes(b"\x00\x01binary\x00" * 10)
+    summary = ix.update(docs)
+    assert summary.failed == 1 and summary.failures[0].path == "dod/a.txt"
+    assert "dod/a.txt#1" in ids(ix)
+
+
+def test_rebuild_gives_the_same_releases(ix: StatementIndex, docs: Path) -> None:
+    before = ids(ix)
+    summary = ix.build(docs)
+    assert summary.rebuilt and summary.releases_written == 4
+    assert ids(ix) == before
+
+
+def test_live_index_sees_a_deletion_made_by_another_process(ix: StatementIndex, docs: Path) -> None:
+    """The whoosh3 `Searcher.refresh()` caveat: a live StatementIndex must not return deleted releases."""
+    assert ids(ix, "navy") == {"dod/a.txt#2"}
+    (docs / "dod" / "a.txt").unlink()
+    script = f"from statementsearch import StatementIndex; StatementIndex.open({str(ix.path)!r}).update({str(docs)!r})"
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert ids(ix, "navy") == set()
+    assert ids(ix) == {"seed.txt#1", "seed.txt#2"}
+
+
+def test_second_writer_fails_clearly_while_first_holds_the_lock(ix: StatementIndex, docs: Path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, time
+                from pathlib import Path
+                from statementsearch.indexer import writer_lock
+                with writer_lock(Path({str(ix.path)!r})):
+                    print("locked", flush=True)
+                    time.sleep(3)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(IndexLockedError, match=f"process {holder.pid}"):
+            ix.update(docs)
+        # Waiting long enough succeeds once the holder is done.
+        assert ix.update(docs, wait=10).unchanged == 2
+    finally:
+        holder.wait(timeout=10)
+
+
+def test_stale_lock_of_dead_process_is_cleared_with_a_notice(ix: StatementIndex, docs: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (ix.path / LOCK_FILE).write_text(f"{dead.stdout.strip()} 2020-01-01T00:00:00\n")
+    notices: list[str] = []
+    ix.update(docs, notice=notices.append)
+    assert notices and "stale lock" in notices[0]
+
+
+def test_writer_lock_is_reentrant_free_after_release(tmp_path: Path) -> None:
+    with writer_lock(tmp_path):
+        pass
+    with writer_lock(tmp_path):
+        pass
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+from statementsearch import StatementIndex
+ix = StatementIndex.open(sys.argv[1], create=True)
+limit = int(sys.argv[3])
+def progress(done, total):
+    if done >= limit:
+        os.kill(os.getpid(), signal.SIGKILL)
+ix.update(sys.argv[2], progress=progress, rebuild=sys.argv[4] == "rebuild")
+"""
+
+
+def write_many_files(folder: Path, count: int, prefix: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        body = f"Statement number {n} about {prefix} operations in region {n % 7}. " * 20
+        (folder / f"{prefix}-{n:03}.txt").write_text(
+            release_text(f"{prefix.title()} release {n}", f"Agency {n % 5}", "Jan. 3, 2020", body),
+            encoding="utf-8",
+        )
+
+
+@pytest.mark.parametrize("mode", ["update", "rebuild"])
+def test_build_killed_midway_leaves_previous_state_and_next_run_completes(tmp_path: Path, mode: str) -> None:
+    docs = tmp_path / "documents"
+    write_many_files(docs, 30, "alpha")
+    index_dir = tmp_path / "index"
+    first = StatementIndex.open(index_dir, create=True)
+    first.update(docs)
+    before = ids(first)
+    write_many_files(docs, 60, "beta")
+    total = sum(p.stat().st_size for p in docs.glob("beta-*"))
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, str(index_dir), str(docs), str(total // 2), mode]
+    )
+    assert result.returncode == -9
+    survivor = StatementIndex.open(index_dir)
+    assert ids(survivor) == before  # nothing half-written is visible
+    survivor.update(docs)
+    fresh = StatementIndex.create(tmp_path / "fresh")
+    fresh.update(docs)
+    assert ids(survivor) == ids(fresh) and len(ids(fresh)) == 90
+
+
+def test_searches_during_updates_never_fail(ix: StatementIndex, docs: Path) -> None:
+    errors: list[BaseException] = []
+    counts: list[int] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                counts.append(ix.search("soleimani OR navy OR submarine", collapse=False).total)
+            except BaseException as exc:
+                import traceback
+
+                traceback.print_exc()
+                errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    target = docs / "dod" / "a.txt"
+    for n in range(15):
+        extra = release_text("Submarine visit", "US Navy", "March 1, 2020", "Submarine.") if n % 2 else ""
+        target.write_text(
+            release_text("Navy exercise", "US Navy", "Feb. 3, 2020", f"Navy drill {n}.") + extra,
+            encoding="utf-8",
+        )
+        ix.update(docs)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert counts and set(counts) <= {2, 3}
