@@ -129,8 +129,25 @@ def test_results_serialise_with_asdict(seed_ix: StatementIndex) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ['"quds force', "(soleimani", "soleimani)", "NOT", "*", "a*", "?", "AND OR", "-", "title:", "nofield:x", "x" * 10_000,
-     "soleimani " * 400, "zz~9", "*ing", "\x00\ufffd", '"" ()'],
+    [
+        '"quds force',
+        "(soleimani",
+        "soleimani)",
+        "NOT",
+        "*",
+        "a*",
+        "?",
+        "AND OR",
+        "-",
+        "title:",
+        "nofield:x",
+        "x" * 10_000,
+        "soleimani " * 400,
+        "zz~9",
+        "*ing",
+        "\x00\ufffd",
+        '"" ()',
+    ],
 )
 def test_hostile_queries_give_a_result_or_a_clear_message(seed_ix: StatementIndex, query: str) -> None:
     started = time.perf_counter()
@@ -164,7 +181,7 @@ def test_concurrent_searches_from_threads(seed_ix: StatementIndex) -> None:
         try:
             for _ in range(30):
                 results.append(hit_ids(seed_ix, "soleimani OR daesh", sort="oldest"))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]

@@ -43,7 +43,32 @@ _EXPORTS = {
     "render_html": "highlight",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DateError",
+    "Duplicate",
+    "FileFailure",
+    "FileReport",
+    "Hit",
+    "IndexCorruptError",
+    "IndexLockedError",
+    "IndexMissingError",
+    "IndexStats",
+    "IndexWriteError",
+    "IssuerCount",
+    "QueryError",
+    "Release",
+    "ReleaseNotFoundError",
+    "SearchResult",
+    "StatementIndex",
+    "StatementSearchError",
+    "UnreadableFileError",
+    "UpdateSummary",
+    "read_file",
+    "read_paths",
+    "render_ansi",
+    "render_brackets",
+    "render_html",
+]
 
 if TYPE_CHECKING:
     from .errors import (

@@ -108,7 +108,9 @@ def parse(paths: tuple[Path, ...], index: str, documents: str, as_json: bool) ->
                 date = release.date.isoformat() if release.date else "(no date)"
                 click.echo(f"{release.id}\t{date}\t{release.issuer or '(no issuer)'}")
                 click.echo(f"    {release.title or '(no title)'}")
-                click.echo(f"    {len(release.body):,} characters, {release.body.count(chr(10) * 2) + 1} paragraphs")
+                click.echo(
+                    f"    {len(release.body):,} characters, {release.body.count(chr(10) * 2) + 1} paragraphs"
+                )
     sys.exit(1 if failed else 0)
 
 
@@ -139,7 +141,9 @@ def _progress_printer(enabled: bool) -> tuple[Callable[[int, int], None] | None,
     return progress, finish
 
 
-def _run_update(ix: StatementIndex, documents: Path, *, rebuild: bool, wait: float, procs: int) -> UpdateSummary:
+def _run_update(
+    ix: StatementIndex, documents: Path, *, rebuild: bool, wait: float, procs: int
+) -> UpdateSummary:
     show_bar = sys.stderr.isatty()
     progress, finish = _progress_printer(show_bar)
 
@@ -147,7 +151,9 @@ def _run_update(ix: StatementIndex, documents: Path, *, rebuild: bool, wait: flo
         click.echo(f"{PROG}: {message}", err=True)
 
     try:
-        summary = ix.update(documents, progress=progress, procs=procs, wait=wait, notice=notice, rebuild=rebuild)
+        summary = ix.update(
+            documents, progress=progress, procs=procs, wait=wait, notice=notice, rebuild=rebuild
+        )
     finally:
         finish()
     for failure in summary.failures:
@@ -269,6 +275,19 @@ def _print_hit(hit: Hit, color: bool) -> None:
         click.echo(f"   also issued as {len(hit.duplicates)} other{plural}: {shown}{more}")
 
 
+def _print_result(result: SearchResult, as_json: bool, no_color: bool) -> None:
+    """Hits as JSON Lines (summary on stderr) or for people (summary last, on stdout)."""
+    if as_json:
+        for hit in result.hits:
+            click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
+        click.echo(_summary(result), err=True)
+        return
+    color = _use_color(no_color)
+    for hit in result.hits:
+        _print_hit(hit, color)
+    click.echo(_summary(result))
+
+
 def _summary(result: SearchResult) -> str:
     shown = f"{result.offset + 1}-{result.offset + len(result.hits)} of " if result.hits else ""
     line = f"{shown}{result.total:,} hits in {result.seconds * 1000:.0f} ms"
@@ -291,6 +310,7 @@ def _summary(result: SearchResult) -> str:
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--no-collapse", is_flag=True, help="Show every near-duplicate release, not one per group.")
 @click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR in the environment).")
+@click.option("--timeline", is_flag=True, help="Matching releases per month (per year over 10+ years).")
 @location_options
 @json_option
 def search(
@@ -303,12 +323,15 @@ def search(
     page: int,
     no_collapse: bool,
     no_color: bool,
+    timeline: bool,
     index: str,
     documents: str,
     as_json: bool,
 ) -> None:
     """Search releases: words (all required), "phrases", OR, NOT/-word, field:value, wildcards."""
     text = " ".join(query)
+    if timeline:
+        _timeline(Locations(index, documents), text, issuer, since, until, as_json)
     with _user_errors():
         ix = open_index(Locations(index, documents))
         with ix:
@@ -322,18 +345,81 @@ def search(
                 offset=(page - 1) * limit,
                 collapse=not no_collapse,
             )
-    if as_json:
-        for hit in result.hits:
-            click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
-        click.echo(_summary(result), err=True)
-    else:
-        color = _use_color(no_color)
-        for hit in result.hits:
-            _print_hit(hit, color)
-        click.echo(_summary(result))
+    _print_result(result, as_json, no_color)
     if result.suggestion:
         click.echo(f"did you mean: {result.suggestion}", err=True)
     sys.exit(0 if result.hits else 1)
+
+
+def _timeline(
+    locations: Locations, text: str, issuer: str | None, since: str | None, until: str | None, as_json: bool
+) -> None:
+    from .timeline import draw
+
+    with _user_errors():
+        ix = open_index(locations)
+        with ix:
+            series = ix.timeline(text, issuer=issuer, since=since, until=until)
+    if as_json:
+        for bucket in series:
+            click.echo(json.dumps({"period": bucket.period, "count": bucket.count}))
+    else:
+        for line in draw(series):
+            click.echo(line)
+        click.echo(f"{sum(b.count for b in series):,} dated releases")
+    sys.exit(0 if any(b.count for b in series) else 1)
+
+
+@main.command()
+@click.argument("release_id")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--no-collapse", is_flag=True, help="Show every near-duplicate release, not one per group.")
+@click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR in the environment).")
+@location_options
+@json_option
+def similar(
+    release_id: str, limit: int, no_collapse: bool, no_color: bool, index: str, documents: str, as_json: bool
+) -> None:
+    """Releases most like a given one (its duplicates and itself left out)."""
+    with _user_errors():
+        ix = open_index(Locations(index, documents))
+        with ix:
+            result = ix.similar(release_id, limit=limit, collapse=not no_collapse)
+    _print_result(result, as_json, no_color)
+    sys.exit(0 if result.hits else 1)
+
+
+@main.command()
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for another writer.",
+)
+@location_options
+def watch(wait: float, index: str, documents: str) -> None:
+    """Bring the index up to date, then keep it current as files change (Ctrl-C stops)."""
+    from .index import StatementIndex
+
+    locations = Locations(index, documents)
+
+    def report(summary: UpdateSummary) -> None:
+        for failure in summary.failures:
+            click.echo(f"{PROG}: {failure.path}: {failure.reason}", err=True)
+        click.echo(f"{PROG}: {_summary_line(summary)}", err=True)
+
+    with _user_errors():
+        if not locations.documents.is_dir():
+            _fail(f"documents folder {locations.documents} does not exist or is not a folder")
+        ix = StatementIndex.open(locations.index, create=True)
+        click.echo(f"{PROG}: watching {locations.documents} (Ctrl-C stops)", err=True)
+        try:
+            with ix:
+                ix.watch(locations.documents, on_update=report)
+        except KeyboardInterrupt:
+            click.echo(f"{PROG}: stopped; the index is up to date as of the last update", err=True)
+    sys.exit(0)
 
 
 @main.command()

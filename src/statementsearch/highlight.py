@@ -85,7 +85,9 @@ def make_snippet(text: str, matcher: TermMatcher, width: int = SNIPPET_CHARS) ->
         if parts:
             offset += len(FRAGMENT_SEPARATOR)
         piece = flat[start:end]
-        out_spans.extend((s - start + offset, e - start + offset) for s, e in spans if s >= start and e <= end)
+        out_spans.extend(
+            (s - start + offset, e - start + offset) for s, e in spans if s >= start and e <= end
+        )
         parts.append(piece)
         offset += len(piece)
     prefix = "… " if fragments[0][0] > 0 else ""
@@ -127,7 +129,7 @@ def _best_windows(flat: str, spans: list[Span], width: int) -> list[tuple[int, i
     """Pick up to MAX_FRAGMENTS windows covering the most distinct matched words, in text order."""
     half = width // MAX_FRAGMENTS if len(spans) > 1 else width
     candidates = [_window_around(flat, s, width) for s, _ in spans[:200]]
-    best = max(candidates, key=lambda w: (_score_window(spans, *w, flat), -w[0]))
+    best = max(candidates, key=lambda w: (_score_window(spans, w[0], w[1], flat), -w[0]))
     seen = {flat[s:e].lower() for s, e in spans if s >= best[0] and e <= best[1]}
     missing = [(s, e) for s, e in spans if flat[s:e].lower() not in seen]
     if not missing or MAX_FRAGMENTS < 2:

@@ -32,7 +32,16 @@ from .errors import (
 )
 from .highlight import TermMatcher, make_snippet
 from .indexer import Progress, load_manifest, update_index, writer_lock
-from .models import Duplicate, Hit, IndexStats, IssuerCount, Release, SearchResult, UpdateSummary
+from .models import (
+    Duplicate,
+    Hit,
+    IndexStats,
+    IssuerCount,
+    Release,
+    SearchResult,
+    TimelineBucket,
+    UpdateSummary,
+)
 from .query import (
     combine_filters,
     date_filter,
@@ -45,6 +54,8 @@ from .query import (
 
 MARKER_FILE = "statementsearch.json"
 MAX_LIMIT = 10_000
+# Key terms taken from a release to find similar ones: enough to describe a topic, few enough to be fast.
+SIMILAR_TERMS = 12
 SortOrder = Literal["relevance", "newest", "oldest"]
 DateLike = str | date | datetime | None
 
@@ -175,6 +186,18 @@ class StatementIndex:
         """Index every file of the documents folder anew; the old content stays searchable until the end."""
         return self.update(documents, progress=progress, procs=procs, wait=wait, notice=notice, rebuild=True)
 
+    def watch(
+        self,
+        documents: str | os.PathLike[str],
+        *,
+        on_update: Callable[[UpdateSummary], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> UpdateSummary:
+        """Update now, then keep the index current as files change, until `stop` is set or Ctrl-C."""
+        from .watch import watch
+
+        return watch(self, Path(documents), on_update=on_update, stop=stop)
+
     # ------------------------------------------------------------------------------------- searchers
 
     @contextlib.contextmanager
@@ -252,13 +275,7 @@ class StatementIndex:
         with self._searcher() as lease:
             searcher = lease.searcher
             reader = searcher.reader()
-            filters = combine_filters(
-                [
-                    issuer_filter(issuer, self._issuers(lease)) if issuer is not None else None,
-                    date_filter(since, until),
-                ]
-            )
-            q = parse_query(query, self._parser, reader)
+            q, filters = self._query_and_filters(lease, query, issuer, since, until)
             results = _run(searcher, q, filters, sort, offset + limit, collapse)
             matcher = TermMatcher(expanded_highlight_terms(q, reader))
             hits = tuple(
@@ -281,6 +298,19 @@ class StatementIndex:
             limit=limit,
         )
 
+    def _query_and_filters(
+        self, lease: _Lease, query: str, issuer: str | None, since: DateLike, until: DateLike
+    ) -> tuple[Any, Any]:
+        """The parsed, bounded query and the filter query (None when unfiltered); filters first, so a
+        bad date is reported even when the query is bad too."""
+        filters = combine_filters(
+            [
+                issuer_filter(issuer, self._issuers(lease)) if issuer is not None else None,
+                date_filter(since, until),
+            ]
+        )
+        return parse_query(query, self._parser, lease.searcher.reader()), filters
+
     def _hit(self, searcher: Any, hit: Any, rank: int, matcher: TermMatcher, collapse: bool) -> Hit:
         stored = hit.fields()
         snippet = make_snippet(stored.get("body", ""), matcher)
@@ -298,6 +328,55 @@ class StatementIndex:
             highlights=snippet.spans,
             title_highlights=tuple(matcher.spans(title)),
             duplicates=_duplicates(searcher, hit.docnum, stored) if collapse else (),
+        )
+
+    def timeline(
+        self, query: str, *, issuer: str | None = None, since: DateLike = None, until: DateLike = None
+    ) -> tuple[TimelineBucket, ...]:
+        """Matching releases (all, not one page; filters apply) per month, or per year over > 10 years.
+
+        The window is `since`..`until` when given, else the matching releases' own date range; empty
+        periods are included, and the counts add up to the matching releases that have a date.
+        """
+        from .dates import since_date, until_date
+        from .timeline import buckets
+
+        with self._searcher() as lease:
+            q, filters = self._query_and_filters(lease, query, issuer, since, until)
+            dates = _matching_dates(lease.searcher, q, filters)
+        first = since_date(since) if since is not None else None
+        last = until_date(until) if until is not None else None
+        return buckets(dates, first, last)
+
+    def similar(self, release_id: str, *, limit: int = 10, collapse: bool = True) -> SearchResult:
+        """Releases most like a given one (key terms of its title and body), without it and its duplicates."""
+        from whoosh.query import Or, Term
+
+        started = time.perf_counter()
+        limit = _check_paging(limit, 0)
+        with self._searcher() as lease:
+            searcher = lease.searcher
+            docnum = searcher.document_number(id=release_id)
+            if docnum is None:
+                raise ReleaseNotFoundError(f"no release with id {release_id!r}")
+            stored = searcher.stored_fields(docnum)
+            text = f"{stored.get('title', '')}\n{stored.get('body', '')}"
+            terms = [word for word, _ in searcher.key_terms_from_text("body", text, numterms=SIMILAR_TERMS)]
+            if not terms:
+                return SearchResult(query=f"similar:{release_id}", total=0, hits=())
+            q = Or([Term(field, t) for t in terms for field in ("title", "body")])
+            mask = Or([Term("id", release_id), Term("group", stored.get("group") or release_id)])
+            results = searcher.search(q, limit=limit, mask=mask, terms=False, **_collapse_args(collapse))
+            matcher = TermMatcher(terms)
+            hits = tuple(
+                self._hit(searcher, h, rank, matcher, collapse) for rank, h in enumerate(results, start=1)
+            )
+        return SearchResult(
+            query=f"similar:{release_id}",
+            total=len(hits),
+            hits=hits,
+            seconds=time.perf_counter() - started,
+            limit=limit,
         )
 
     # ------------------------------------------------------------------------------------- lookups
@@ -377,11 +456,14 @@ def _check_creatable(folder: Path) -> None:
     foreign = [
         p.name
         for p in folder.iterdir()
-        if not p.name.startswith((".", "_MAIN", "MAIN_")) and p.name != MARKER_FILE and not p.name.endswith(".seg")
+        if not p.name.startswith((".", "_MAIN", "MAIN_"))
+        and p.name != MARKER_FILE
+        and not p.name.endswith(".seg")
     ]
     if foreign:
+        examples = ", ".join(sorted(foreign)[:3])
         raise IndexWriteError(
-            f"cannot create an index at {folder}: the folder holds other files ({', '.join(sorted(foreign)[:3])})"
+            f"cannot create an index at {folder}: the folder holds other files ({examples})"
         )
 
 
@@ -394,9 +476,7 @@ def _check_paging(limit: int, offset: int) -> int:
 
 
 def _run(searcher: Any, q: Any, filters: Any, sort: SortOrder, count: int, collapse: bool) -> Any:
-    kwargs: dict[str, Any] = {"limit": count, "filter": filters, "terms": False}
-    if collapse:
-        kwargs.update(collapse="group", collapse_limit=1)
+    kwargs: dict[str, Any] = {"limit": count, "filter": filters, "terms": False, **_collapse_args(collapse)}
     if sort != "relevance":
         from whoosh.sorting import FieldFacet, MultiFacet
 
@@ -405,26 +485,45 @@ def _run(searcher: Any, q: Any, filters: Any, sort: SortOrder, count: int, colla
     return searcher.search(q, **kwargs)
 
 
-def _count(searcher: Any, q: Any, filters: Any, collapse: bool) -> tuple[int, tuple[IssuerCount, ...]]:
-    """Matches over the whole result set (groups when collapsing) and issuer counts, without scoring."""
+def _collapse_args(collapse: bool) -> dict[str, Any]:
+    """Whoosh's collapsing: at most one hit per near-duplicate group."""
+    return {"collapse": "group", "collapse_limit": 1} if collapse else {}
+
+
+def _leaf_matches(searcher: Any, q: Any, filters: Any) -> Iterator[tuple[Any, list[int]]]:
+    """Each segment's reader with the (segment-local) numbers of its matching releases; no scoring."""
     allowed = set(searcher.docs_for_query(filters)) if filters is not None else None
+    for sub, offset in searcher.leaf_searchers():
+        docs = q.docs(sub)
+        if allowed is not None:
+            docs = (d for d in docs if d + offset in allowed)
+        yield sub.reader(), list(docs)
+
+
+def _count(searcher: Any, q: Any, filters: Any, collapse: bool) -> tuple[int, tuple[IssuerCount, ...]]:
+    """Matches over the whole result set (groups when collapsing) and issuer counts."""
     issuer_counts: Counter[str] = Counter()
     groups: set[str] = set()
     matches = 0
-    for sub, offset in searcher.leaf_searchers():
-        sub_reader = sub.reader()
-        issuers = sub_reader.column_reader("issuer_key")
-        group_column = sub_reader.column_reader("group") if collapse else None
-        for docnum in q.docs(sub):
-            if allowed is not None and docnum + offset not in allowed:
-                continue
-            matches += 1
-            issuer_counts[issuers[docnum]] += 1
-            if group_column is not None:
-                groups.add(group_column[docnum])
+    for reader, docs in _leaf_matches(searcher, q, filters):
+        issuers = reader.column_reader("issuer_key")
+        matches += len(docs)
+        issuer_counts.update(issuers[d] for d in docs)
+        if collapse:
+            group_column = reader.column_reader("group")
+            groups.update(group_column[d] for d in docs)
     issuer_counts.pop("", None)
     total = len(groups) if collapse else matches
     return total, tuple(IssuerCount(i, c) for i, c in issuer_counts.most_common())
+
+
+def _matching_dates(searcher: Any, q: Any, filters: Any) -> list[date]:
+    out: list[date] = []
+    for reader, docs in _leaf_matches(searcher, q, filters):
+        dates = reader.column_reader("date")
+        dateless = reader.column_reader("dateless")
+        out.extend(dates[d].date() for d in docs if not dateless[d])
+    return out
 
 
 def _duplicates(searcher: Any, docnum: int, stored: dict[str, Any]) -> tuple[Duplicate, ...]:
@@ -461,4 +560,3 @@ def _release_from_stored(stored: dict[str, Any]) -> Release:
         position=int(stored.get("position", 0)),
         content_hash=stored.get("content_hash", ""),
     )
-

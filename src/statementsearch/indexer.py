@@ -207,9 +207,7 @@ def plan_update(root: Path, manifest: dict[str, FileState]) -> _Plan:
     # Files under a folder that could not be listed are not "removed": we do not know.
     unlisted = [_relative(Path(f.path), root).rstrip("/") + "/" for f in failures]
     removed = [
-        rel
-        for rel in manifest
-        if rel not in seen and not any(rel.startswith(prefix) for prefix in unlisted)
+        rel for rel in manifest if rel not in seen and not any(rel.startswith(prefix) for prefix in unlisted)
     ]
     # Files that vanished or failed to stat keep their releases too.
     failed_paths = {f.path for f in failures}
@@ -340,4 +338,3 @@ def _os_reason(exc: OSError) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"{exc.strerror} (the index is unchanged)"
     return f"{exc.strerror or exc} (the index is unchanged)"
-

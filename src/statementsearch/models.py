@@ -115,6 +115,14 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
+class TimelineBucket:
+    """Matching releases in one period: "2020-01" (month) or "2020" (year)."""
+
+    period: str
+    count: int
+
+
+@dataclass(frozen=True)
 class UpdateSummary:
     """What a build or an update did."""
 

@@ -213,7 +213,8 @@ def best_correction(reader: Any, word: str) -> str | None:
     for maxdist in (1, 2):
         candidates = [c for c in reader.terms_within("spell_body", word, maxdist, prefix=1) if c != word]
         if candidates:
-            return max(candidates, key=lambda c: (_doc_frequency(reader, c), c))
+            best: str = max(candidates, key=lambda c: (_doc_frequency(reader, c), c))
+            return best
     return None
 
 

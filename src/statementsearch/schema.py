@@ -91,7 +91,13 @@ class DateField(fields.DATETIME):  # type: ignore[misc]
         return date_range(fieldname, first, last, boost)
 
     def parse_range(
-        self, fieldname: str, start: str | None, end: str | None, startexcl: bool, endexcl: bool, boost: float = 1.0
+        self,
+        fieldname: str,
+        start: str | None,
+        end: str | None,
+        startexcl: bool,
+        endexcl: bool,
+        boost: float = 1.0,
     ) -> query.Query:
         from .dates import since_date, until_date
 

@@ -118,7 +118,12 @@ def test_show_and_stats(place: Path) -> None:
     assert code == 2 and "missing-id" in err
     code, out, _ = run("stats", "--json")
     data = json.loads(out)
-    assert (data["releases"], data["files"], data["first_date"], data["last_date"]) == (2, 1, "2020-01-03", "2020-01-05")
+    assert (data["releases"], data["files"], data["first_date"], data["last_date"]) == (
+        2,
+        1,
+        "2020-01-03",
+        "2020-01-05",
+    )
 
 
 def test_parse_json_and_exit_1_on_bad_file(place: Path) -> None:
@@ -147,10 +152,16 @@ def test_entry_points_as_subprocesses(place: Path) -> None:
     env = dict(os.environ)
     module = subprocess.run(
         [sys.executable, "-m", "statementsearch", "search", "soleimani", "--json"],
-        capture_output=True, text=True, env=env, cwd=place, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=place,
+        check=False,
     )
     assert module.returncode == 0 and json.loads(module.stdout.splitlines()[0])["id"] == DOD
     script = shutil.which("statementsearch", path=str(Path(sys.executable).parent))
     assert script is not None
-    piped = subprocess.run([script, "search", "soleimani"], capture_output=True, text=True, env=env, cwd=place)
+    piped = subprocess.run(
+        [script, "search", "soleimani"], capture_output=True, text=True, env=env, cwd=place
+    )
     assert piped.returncode == 0 and "[Soleimani]" in piped.stdout and "\x1b[" not in piped.stdout
