@@ -118,8 +118,8 @@ def test_live_index_sees_a_deletion_made_by_another_process(ix: StatementIndex, 
     """The whoosh3 `Searcher.refresh()` caveat: a live StatementIndex must not return deleted releases."""
     assert ids(ix, "navy") == {"dod/a.txt#2"}
     (docs / "dod" / "a.txt").unlink()
-    script = f"from statementsearch import StatementIndex; StatementIndex.open({str(ix.path)!r}).update({str(docs)!r})"
-    subprocess.run([sys.executable, "-c", script], check=True)
+    script = "import sys; import statementsearch as s; s.StatementIndex.open(sys.argv[1]).update(sys.argv[2])"
+    subprocess.run([sys.executable, "-c", script, str(ix.path), str(docs)], check=True)
     assert ids(ix, "navy") == set()
     assert ids(ix) == {"seed.txt#1", "seed.txt#2"}
 

@@ -35,7 +35,6 @@ import heapq
 import re
 import struct
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
@@ -79,10 +78,7 @@ shares among thousands of releases must not make each new release compare agains
 DUPLICATE_THRESHOLD = 0.5
 """Estimated Jaccard similarity of the spot sets at or above which two releases are one statement."""
 
-_FUNCTION_WORDS = (
-    "a an and are as at be by for from has have in is it of on or said that the this to was were which "
-    "will with"
-).split()
+_FUNCTION_WORDS = ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "of", "on", "or", "said", "that", "the", "this", "to", "was", "were", "which", "will", "with"]
 _SPOT = re.compile(rb" (?=((?:" + b"|".join(w.encode() for w in _FUNCTION_WORDS) + rb") .{%d}))" % SPOT_CHARS)
 """A function word after a space, and the SPOT_CHARS characters after it (lookahead: spots overlap)."""
 _WORD_BYTES = bytes(
