@@ -63,7 +63,7 @@ def parse_release_date(text: str) -> date | None:
     return _release_date(text.strip()) if isinstance(text, str) else None
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)
 def _release_date(stripped: str) -> date | None:
     """parse_release_date's work, cached: an archive repeats the same few dates thousands of times,
     and dateutil (two parses a date) would otherwise be most of the reader's time."""

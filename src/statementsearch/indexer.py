@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from whoosh import index as whoosh_index
 from whoosh import writing
 
-from .errors import IndexLockedError, IndexWriteError
+from .errors import IndexLockedError, IndexWriteError, UnreadableFileError
 from .models import FileFailure, FileReport, Release, UpdateSummary
 from .reader import read_file, scan_documents
 from .schema import date_words, to_datetime
@@ -188,6 +188,10 @@ def _relative(path: Path, root: Path) -> str:
 def plan_update(root: Path, manifest: dict[str, FileState]) -> _Plan:
     """Compare the documents folder with the manifest: size and mtime decide what needs reading."""
     paths, failures = scan_documents(root)
+    unlisted_root = [f for f in failures if f.path == root.as_posix()]
+    if unlisted_root:
+        # Nothing can be known about the files: treating them as removed would empty the index.
+        raise UnreadableFileError(f"cannot read documents folder {root}: {unlisted_root[0].reason}")
     to_read: list[tuple[Path, str, os.stat_result]] = []
     seen: set[str] = set()
     unchanged = 0

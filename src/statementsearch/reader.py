@@ -57,7 +57,10 @@ _SOURCE_LINE = re.compile(
     r"\s*\(\s*source\s*:\s*(?P<issuer>.*);\s*issued\s*:?\s*(?P<date>.*?)\s*\)\s*",
     re.IGNORECASE,
 )
-_END_MARK = re.compile(r"\s*(?:\(\s*ends?\s*\)|-\s*ends?\s*-|#\s*#\s*#|-\s*30\s*-)\s*", re.IGNORECASE)
+# (ends) -ends- (end) -end- ### # # # ##### -###- -30- - 30 -: alone on a line, any case, any inner spaces.
+_END_MARK = re.compile(
+    r"\s*(?:\(\s*ends?\s*\)|-\s*ends?\s*-|-?\s*#(?:\s*#){2,}\s*-?|-\s*30\s*-)\s*", re.IGNORECASE
+)
 _GLUED_HEADER = re.compile(r"\s*date\s+\d{4}-\d{2}-\d{2}(?:\s+|$)", re.IGNORECASE)
 """A ` date 2000-01-01 ` placeholder some exports glue before a title: never the issued date."""
 _BLANK_RUNS = re.compile(r"\n{3,}")

@@ -1,0 +1,263 @@
+"""Render real corpus records as documents files in the seed's text format, the way archives vary it.
+
+Used by the tests and by bench/parse_accuracy.py: each rendered file comes with what a correct reader must
+return (`expected_fields`), so parse accuracy is measured on thousands of realistic files instead of a
+handful of hand-written ones. The expectations follow the format, written here from its description and
+independently of the reader: a body line that is only an end mark ends the body (the format cannot tell it
+from a real end mark), and text that the chosen encoding cannot hold is replaced as the encoder replaces it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from statementsearch.models import Release
+
+CorpusLoader = Callable[..., list[dict[str, Any]]]
+"""The `corpus_records` fixture: `(count, seed=0) -> records`."""
+
+DATE_FORMS = ("ap", "ap_sep", "day_month", "iso", "long", "us_numeric", "weekday", "with_time")
+END_MARKS: tuple[str | None, ...] = (
+    "(ends)",
+    "-ends-",
+    "(end)",
+    "-end-",
+    "###",
+    "# # #",
+    "-30-",
+    "- 30 -",
+    "(ENDS)",
+    None,
+)
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "utf-16")
+NEWLINES = ("\n", "\r\n")
+HEADERS = ("none", "first", "all")
+SOURCE_STYLES = (
+    "(Source: {issuer}; issued {date})",
+    "(SOURCE: {issuer}; Issued: {date})",
+    "( Source:  {issuer} ;  issued  {date} )",
+)
+GLUED_HEADER = " date 2000-01-01 "
+
+_AP_MONTHS = (
+    "Jan.",
+    "Feb.",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "Aug.",
+    "Sept.",
+    "Oct.",
+    "Nov.",
+    "Dec.",
+)
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_END_LINE = re.compile(r"\s*(\(ends?\)|-ends?-|-?\s*#(\s*#){2,}\s*-?|-30-|- 30 -)\s*", re.IGNORECASE)
+"""The spec's end marks alone on a line, plus the half-spaced "# ##" typo that press offices also write.
+
+Written here independently of the reader's own pattern. Longer runs ("# # # # #", "-###-", "#####", all in
+the corpora) are not end marks by the spec, so they stay in bodies."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How one rendered file is written: every choice an archive makes differently."""
+
+    date_form: str = "ap"
+    end_mark: str | None = "(ends)"
+    encoding: str = "utf-8"
+    newline: str = "\n"
+    header: str = "first"
+    paragraph_gap: int = 3
+    """Blank lines written between the body's lines (0 keeps the body's own line breaks)."""
+    source_style: int = 0
+    title_gap: int = 1
+    trailer_gap: int = 4
+    trailer_text: bool = False
+    """Write a contact line after the end mark: the reader must drop it."""
+
+
+def random_variant(rng: random.Random) -> Variant:
+    """A variant drawn from every axis at once, so combinations get exercised too."""
+    end_mark = rng.choice(END_MARKS)
+    return Variant(
+        date_form=rng.choice(DATE_FORMS),
+        end_mark=end_mark,
+        encoding=rng.choice(ENCODINGS),
+        newline=rng.choice(NEWLINES),
+        header=rng.choice(HEADERS),
+        paragraph_gap=rng.choice((0, 1, 3)),
+        source_style=rng.randrange(len(SOURCE_STYLES)),
+        title_gap=rng.choice((0, 1, 2)),
+        trailer_gap=rng.randint(1, 5),
+        trailer_text=end_mark is not None and rng.random() < 0.3,
+    )
+
+
+def format_date(day: date, form: str) -> str:
+    """`day` as archives write it; Sept. and Sep. both occur, so "ap_sep" uses the short one."""
+    if form in ("ap", "ap_sep"):
+        month = _AP_MONTHS[day.month - 1]
+        if form == "ap_sep" and day.month == 9:
+            month = "Sep."
+        return f"{month} {day.day}, {day.year}"
+    formats = {
+        "day_month": f"{day.day} {_MONTHS[day.month - 1]} {day.year}",
+        "iso": day.isoformat(),
+        "long": f"{_MONTHS[day.month - 1]} {day.day}, {day.year}",
+        "us_numeric": f"{day.month:02d}/{day.day:02d}/{day.year}",
+        "weekday": f"{_WEEKDAYS[day.weekday()]}, {_MONTHS[day.month - 1]} {day.day}, {day.year}",
+        "with_time": f"{_AP_MONTHS[day.month - 1]} {day.day}, {day.year} 10:30 AM EST",
+    }
+    return formats[form]
+
+
+def _record_date(record: dict[str, Any]) -> date | None:
+    value = record.get("date")
+    return date.fromisoformat(value) if value else None
+
+
+def _release_lines(record: dict[str, Any], variant: Variant, first: bool) -> list[str]:
+    """The lines of one release, without line ends."""
+    header = GLUED_HEADER if variant.header == "all" or (variant.header == "first" and first) else ""
+    day = _record_date(record)
+    source = SOURCE_STYLES[variant.source_style].format(
+        issuer=record.get("issuer", ""), date=format_date(day, variant.date_form) if day else "n.d."
+    )
+    lines = [header + record["title"], *[""] * variant.title_gap, source, ""]
+    body_lines = record["body"].split("\n")
+    for number, line in enumerate(body_lines):
+        lines.append(line)
+        if number < len(body_lines) - 1:
+            lines.extend([""] * variant.paragraph_gap)
+    if variant.end_mark is not None:
+        lines.extend(["", variant.end_mark])
+        if variant.trailer_text:
+            lines.extend(["", "Contact: Press Office, 202-555-0100"])
+    lines.extend([""] * variant.trailer_gap)
+    return lines
+
+
+def render_text_file(records: list[dict[str, Any]], variant: Variant) -> bytes:
+    """The bytes of one documents file holding `records` as releases, written as `variant` says."""
+    lines: list[str] = []
+    for number, record in enumerate(records):
+        lines.extend(_release_lines(record, variant, first=number == 0))
+    return variant.newline.join(lines).encode(variant.encoding, errors="replace")
+
+
+def normalise(text: str) -> str:
+    """Whitespace-collapsed text: what the comparison cares about (paragraph layout is tested elsewhere)."""
+    return " ".join(text.split())
+
+
+def _through(text: str, encoding: str) -> str:
+    """`text` as it comes back from a file written in `encoding` with replacement."""
+    codec = {"utf-8-sig": "utf-8", "utf-16": "utf-16-le"}.get(encoding, encoding)
+    return text.encode(codec, errors="replace").decode(codec)
+
+
+def _body_until_end_mark(body: str) -> str:
+    """The body up to its first line that is only an end mark: where any reader of this format stops."""
+    kept: list[str] = []
+    for line in body.split("\n"):
+        if _END_LINE.fullmatch(line):
+            break
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def expected_fields(record: dict[str, Any], variant: Variant) -> dict[str, Any]:
+    """What a correct reader returns for `record` rendered as `variant` (normalised for comparison)."""
+    title = normalise(_through(record["title"], variant.encoding))
+    return {
+        "title": "" if _END_LINE.fullmatch(title) else title,
+        "issuer": normalise(_through(record.get("issuer", ""), variant.encoding)),
+        "date": _record_date(record),
+        "body": normalise(_through(_body_until_end_mark(record["body"]), variant.encoding)),
+    }
+
+
+def actual_fields(release: Release) -> dict[str, Any]:
+    """A release's fields normalised the way `expected_fields` is, for a field-by-field comparison."""
+    return {
+        "title": normalise(release.title),
+        "issuer": normalise(release.issuer),
+        "date": release.date,
+        "body": normalise(release.body),
+    }
+
+
+def body_has_end_mark(record: dict[str, Any]) -> bool:
+    """True when the record's own body holds an end-mark line (the format then cuts the body there)."""
+    return any(_END_LINE.fullmatch(line) for line in record["body"].split("\n"))
+
+
+def corpus_files(shared: Path) -> list[Path]:
+    """The corpora's JSON Lines files, in a fixed order."""
+    return sorted((shared / "corpora").glob("*/releases.jsonl.gz"))
+
+
+def corpus_lines(shared: Path) -> list[bytes]:
+    """Every record line of the corpora, undecoded (decoding all 85,000 would take seconds)."""
+    lines: list[bytes] = []
+    for path in corpus_files(shared):
+        data = gzip.decompress(path.read_bytes())  # one call: faster than streaming through GzipFile
+        lines.extend(line for line in data.split(b"\n") if line.strip())
+    return lines
+
+
+def sample_records(lines: list[bytes], count: int, seed: int = 0) -> list[dict[str, Any]]:
+    """`count` records, the same ones for the same seed: every k-th line from a seeded offset.
+
+    Taking a stride through all corpora keeps each one's share (and its kind of mess) in the sample;
+    only the chosen lines are decoded. The result is shuffled (seeded) so that files mix corpora.
+    """
+    if not lines or count <= 0:
+        return []
+    rng = random.Random(seed)
+    stride = max(1, len(lines) // count)
+    chosen = [json.loads(lines[index]) for index in range(rng.randrange(stride), len(lines), stride)]
+    chosen = chosen[:count]
+    rng.shuffle(chosen)
+    return chosen
+
+
+def load_corpus_records(shared: Path, count: int, seed: int = 0) -> list[dict[str, Any]]:
+    """`count` corpus records chosen as `sample_records` does (for scripts; tests share the lines)."""
+    return sample_records(corpus_lines(shared), count, seed)
+
+
+def group_records(records: list[dict[str, Any]], rng: random.Random) -> list[list[dict[str, Any]]]:
+    """Split records into files of 1 to 6 releases each."""
+    groups: list[list[dict[str, Any]]] = []
+    start = 0
+    while start < len(records):
+        size = rng.randint(1, 6)
+        groups.append(records[start : start + size])
+        start += size
+    return groups

@@ -1,0 +1,435 @@
+"""The reader on real inputs: the seed, corpus records rendered as archives write them, and broken files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import random
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from render import (
+    DATE_FORMS,
+    ENCODINGS,
+    END_MARKS,
+    HEADERS,
+    SOURCE_STYLES,
+    CorpusLoader,
+    Variant,
+    actual_fields,
+    expected_fields,
+    group_records,
+    random_variant,
+    render_text_file,
+)
+from statementsearch import reader
+from statementsearch.models import FileReport
+from statementsearch.reader import (
+    NO_RELEASE,
+    SUPPORTED_SUFFIXES,
+    is_document_file,
+    read_file,
+    read_paths,
+    scan_documents,
+)
+
+SEED_TITLES = (
+    "Senior DOD Official Describes Rationale for Attack on Quds Force Commander",
+    "CJTF-OIR Statement on the Ongoing Defeat Daesh Mission",
+)
+SEED_ISSUERS = ("US Department of Defense", "Combined Joint Task Force - Operation Inherent Resolve")
+END_MARK_LINES = {"(ends)", "-ends-", "(end)", "-end-", "###", "# # #", "-30-", "- 30 -"}
+
+
+def write(folder: Path, name: str, content: str | bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def release(title: str, issuer: str, issued: str, body: str, end: str | None = "(ends)") -> str:
+    return f"{title}\n\n(Source: {issuer}; issued {issued})\n\n{body}\n\n{end or ''}\n\n"
+
+
+def only_release(report: FileReport) -> Any:
+    assert report.error is None, report.error
+    assert len(report.releases) == 1
+    return report.releases[0]
+
+
+# --- the seed ---------------------------------------------------------------------------------------------
+
+
+def test_seed_gives_exactly_its_two_releases(seed_path: Path) -> None:
+    report = read_file(seed_path, root=seed_path.parent)
+    assert report.error is None and report.warnings == ()
+    assert report.path == "000_fb62ce4d62dc1888.txt"
+    assert [r.title for r in report.releases] == list(SEED_TITLES)
+    assert [r.issuer for r in report.releases] == list(SEED_ISSUERS)
+    assert [r.date for r in report.releases] == [date(2020, 1, 3), date(2020, 1, 5)]
+    assert [r.id for r in report.releases] == ["000_fb62ce4d62dc1888.txt#1", "000_fb62ce4d62dc1888.txt#2"]
+    assert [r.position for r in report.releases] == [1, 2]
+
+
+def test_seed_bodies_keep_caption_dateline_and_paragraphs_but_no_end_mark(seed_path: Path) -> None:
+    first, second = read_file(seed_path, root=seed_path.parent).releases
+    assert first.body.startswith("A Marine stands guard atop a building at the U.S. Embassy compound")
+    assert "(DoD photo)\n\nPresident Donald J. Trump last night directed" in first.body
+    assert first.body.endswith('responsible for any harm to U.S. personnel," the official concluded.')
+    assert second.body.startswith("SOUTHWEST ASIA --- Our first priority is protecting all Coalition")
+    for body in (first.body, second.body):
+        assert "\n\n\n" not in body and body == body.strip()
+        assert not END_MARK_LINES & set(body.split("\n"))
+        assert "date 2000-01-01" not in body
+    assert "The attack \u2014 in which 31 rockets were fired \u2014 killed" in first.body
+    assert first.body.count("\n\n") == 9 and second.body.count("\n\n") == 2  # 10 and 3 paragraphs
+
+
+def test_seed_hashes(seed_path: Path) -> None:
+    report = read_file(seed_path)
+    assert report.path == seed_path.as_posix()  # no root: the path as given
+    assert report.file_hash == hashlib.blake2b(seed_path.read_bytes(), digest_size=16).hexdigest()
+    first = report.releases[0]
+    content = "\x1f".join([first.title, first.issuer, "2020-01-03", first.body]).encode()
+    assert first.content_hash == hashlib.blake2b(content, digest_size=16).hexdigest()
+    assert first.id == f"{seed_path.as_posix()}#1"
+
+
+def test_seed_in_crlf_and_cp1252_reads_the_same(seed_path: Path, tmp_path: Path) -> None:
+    text = seed_path.read_text(encoding="utf-8")
+    variant = write(tmp_path, "dod/seed.txt", text.replace("\n", "\r\n").encode("cp1252"))
+    want = read_file(seed_path).releases
+    got = read_file(variant, root=tmp_path).releases
+    assert [(r.title, r.issuer, r.date, r.body, r.content_hash) for r in got] == [
+        (r.title, r.issuer, r.date, r.body, r.content_hash) for r in want
+    ]
+    assert [r.id for r in got] == ["dod/seed.txt#1", "dod/seed.txt#2"]
+
+
+# --- rendered corpus files --------------------------------------------------------------------------------
+
+AXES: list[Variant] = [
+    *(Variant(date_form=form) for form in DATE_FORMS),
+    *(Variant(end_mark=mark) for mark in END_MARKS),
+    *(Variant(encoding=encoding) for encoding in ENCODINGS),
+    Variant(newline="\r\n"),
+    Variant(newline="\r"),
+    *(Variant(header=header) for header in HEADERS),
+    *(Variant(source_style=style) for style in range(len(SOURCE_STYLES))),
+    Variant(end_mark=None, paragraph_gap=0, title_gap=0, trailer_gap=1),
+    Variant(end_mark="-30-", trailer_text=True, trailer_gap=1),
+]
+
+
+def variant_id(variant: Variant) -> str:
+    """The fields that differ from the default variant, e.g. `encoding=cp1252`."""
+    default = Variant()
+    changed = {k: v for k, v in vars(variant).items() if getattr(default, k) != v}
+    return ",".join(f"{k}={v!r}" for k, v in changed.items()) or "default"
+
+
+def check_rendered(records: list[dict[str, Any]], variant: Variant, folder: Path) -> list[str]:
+    """Render, read back, and list every field that differs from what the format promises."""
+    path = write(folder, "rendered.txt", render_text_file(records, variant))
+    report = read_file(path, root=folder)
+    assert report.error is None, report.error
+    assert len(report.releases) == len(records)
+    wrong = []
+    for got, record in zip(report.releases, records, strict=True):
+        want, have = expected_fields(record, variant), actual_fields(got)
+        wrong += [f"{record['id']} {field}" for field in want if want[field] != have[field]]
+    return wrong
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("variant", AXES, ids=variant_id)
+def test_rendered_corpus_files_read_back_exactly(
+    variant: Variant, corpus_records: CorpusLoader, tmp_path: Path
+) -> None:
+    records = corpus_records(6, seed=len(repr(variant)))
+    assert check_rendered(records, variant, tmp_path) == []
+
+
+@pytest.mark.shared
+def test_parse_accuracy_over_rendered_files(corpus_records: CorpusLoader, tmp_path: Path) -> None:
+    rng = random.Random(31)
+    files = group_records(corpus_records(1100, seed=5), rng)[:300]
+    right = total = 0
+    for number, records in enumerate(files):
+        folder = tmp_path / str(number)
+        wrong = check_rendered(records, random_variant(rng), folder)
+        total += len(records)
+        right += len(records) - len({item.split()[0] for item in wrong})
+    accuracy = right / total
+    print(f"parse accuracy: {accuracy:.2%} of {total} releases in {len(files)} files (every field right)")
+    assert accuracy >= 0.995
+
+
+@pytest.mark.shared
+def test_corpus_jsonl_files_read_whole(shared_dir: Path) -> None:
+    for name in ("isaf-pr",):  # the big two (85k releases, ~10 s) are covered by samples and the bench
+        path = shared_dir / "corpora" / name / "releases.jsonl.gz"
+        report = read_file(path, root=shared_dir)
+        lines = gzip.decompress(path.read_bytes()).decode("utf-8").split("\n")
+        records = [json.loads(line) for line in lines if line.strip()]
+        assert report.error is None and report.warnings == ()
+        assert [r.id for r in report.releases] == [record["id"] for record in records]
+        assert report.releases[0].date == date.fromisoformat(records[0]["date"])
+        assert report.path == f"corpora/{name}/releases.jsonl.gz"
+
+
+@pytest.mark.shared
+def test_ir_collections_read_with_their_extra_keys(shared_dir: Path) -> None:
+    for name, count in (("cranfield", 1398), ("time", 423), ("cisi", 1460)):
+        report = read_file(shared_dir / "ir" / name / "docs.jsonl")
+        assert report.error is None and len(report.releases) == count
+        assert all(w.endswith("record has neither title nor body, skipped") for w in report.warnings)
+    time_doc = read_file(shared_dir / "ir" / "time" / "docs.jsonl").releases[0]
+    assert time_doc.id == "1" and time_doc.title == "" and time_doc.body.startswith("THE ALLIES AFTER NASSAU")
+
+
+# --- the text format, case by case ------------------------------------------------------------------------
+
+
+def test_without_end_marks_the_title_line_before_a_source_line_starts_the_next_release(
+    tmp_path: Path,
+) -> None:
+    text = release("First", "A", "2020-01-01", "Para one.\n\nPara two.", None) + release(
+        "Second", "B", "2020-01-02", "Only para.", None
+    )
+    first, second = read_file(write(tmp_path, "a.txt", text)).releases
+    assert (first.title, first.body) == ("First", "Para one.\n\nPara two.")
+    assert (second.title, second.body) == ("Second", "Only para.")
+
+
+def test_text_after_an_end_mark_is_dropped_and_headers_stripped_before_any_title(tmp_path: Path) -> None:
+    text = (
+        " date 2000-01-01 First   release\n(source:US ;  Issued:  Jan. 3, 2020 )\nBody one.\n- 30 -\n"
+        "Contact: press office\n\n\n date 2000-01-01  Second\n\n(SOURCE: B; issued 3 January 2020)\n"
+        "Body two\n###\n"
+    )
+    first, second = read_file(write(tmp_path, "a.txt", text)).releases
+    assert (first.title, first.issuer, first.body) == ("First release", "US", "Body one.")
+    assert (second.title, second.body) == ("Second", "Body two")
+    assert first.date == second.date == date(2020, 1, 3)
+
+
+def test_issuer_may_hold_parentheses_and_date_a_time_zone(tmp_path: Path) -> None:
+    text = release("T", "Barbara Lee (D-CA)", "Jan. 3, 2020 10:30 AM (EST)", "Body.")
+    got = only_release(read_file(write(tmp_path, "a.txt", text)))
+    assert (got.issuer, got.date) == ("Barbara Lee (D-CA)", date(2020, 1, 3))
+
+
+def test_unparseable_date_keeps_the_release_and_warns(tmp_path: Path) -> None:
+    text = release("One", "A", "Jan. 3, 2020", "B1") + release("Two", "A", "Jnuary 45", "B2")
+    report = read_file(write(tmp_path, "a.txt", text))
+    assert [r.date for r in report.releases] == [date(2020, 1, 3), None]
+    assert report.warnings == ("release 2: unparseable date 'Jnuary 45'",)
+
+
+def test_cp1252_curly_quotes_and_utf16_come_out_right(tmp_path: Path) -> None:
+    body = "\u201cWe remain resolute,\u201d the official said \u2014 twice."
+    text = release("Quotes \u2019n\u2019 dashes", "A", "2020-01-03", body)
+    for encoding in ("cp1252", "utf-16", "utf-8-sig"):
+        got = only_release(read_file(write(tmp_path, f"{encoding}.txt", text.encode(encoding))))
+        assert (got.title, got.body) == ("Quotes \u2019n\u2019 dashes", body)
+
+
+def test_file_without_source_line_is_an_error(tmp_path: Path) -> None:
+    report = read_file(write(tmp_path, "a.txt", "A title\n\nSome text that is not a release.\n"))
+    assert report.error == NO_RELEASE and report.releases == ()
+    assert report.file_hash  # the bytes were read: the indexer can still record them
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b"", "empty file"),
+        (b" \r\n\t\n  ", "empty file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary or undecodable file (NUL bytes)"),
+        ("Title\n(Source: A; issued 2020)\n".encode("utf-16-le"), "binary or undecodable file (NUL bytes)"),
+        (b"Title \x81\x8d\xc3(\n(Source: A; issued 2020-01-01)\n", "binary or undecodable file (neither"),
+        (b"\xef\xbb\xbfTitle \xff\n(Source: A; issued 2020-01-01)\n", "binary or undecodable file (invalid"),
+    ],
+    ids=["empty", "whitespace", "png", "utf16-without-bom", "not-cp1252", "bad-utf8-after-bom"],
+)
+def test_broken_text_files_are_errors_not_exceptions(content: bytes, error: str, tmp_path: Path) -> None:
+    report = read_file(write(tmp_path, "broken.txt", content))
+    assert report.error is not None and report.error.startswith(error)
+    assert report.releases == ()
+
+
+def test_os_errors_are_reported(tmp_path: Path) -> None:
+    assert read_file(tmp_path / "missing.txt").error == "no such file or directory"
+    assert read_file(tmp_path).error == "is a directory"
+    os.mkfifo(tmp_path / "pipe.txt")
+    assert read_file(tmp_path / "pipe.txt").error == "not a regular file"  # and does not hang
+
+
+def test_permission_denied_is_reported(tmp_path: Path) -> None:
+    path = write(tmp_path, "secret.txt", release("T", "A", "2020-01-01", "B"))
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip(
+                "running as a user who can read a mode-000 file (root): cannot test permission denied"
+            )
+        assert read_file(path).error == "permission denied"
+    finally:
+        path.chmod(0o644)
+
+
+def test_permission_denied_is_reported_even_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "secret.txt", release("T", "A", "2020-01-01", "B"))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(reader, "open", refuse, raising=False)  # the reader's own `open` only
+    assert read_file(path).error == "permission denied"
+
+
+def test_files_above_the_size_limit_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader, "MAX_FILE_BYTES", 64)
+    path = write(tmp_path, "big.txt", release("T", "A", "2020-01-01", "B" * 100))
+    error = read_file(path).error
+    assert error is not None and error.startswith("file too large")
+
+
+# --- JSON Lines -------------------------------------------------------------------------------------------
+
+
+def test_jsonl_bad_lines_warn_and_the_rest_still_count(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            {"id": 7, "title": "T1", "body": "B1", "issuer": " A  B ", "date": "Jan. 3, 2020", "x": 1}
+        ),
+        "",
+        "{not json",
+        json.dumps(["a", "list"]),
+        json.dumps({"title": "", "body": "  "}),
+        json.dumps({"title": "T2", "body": "B2", "date": "sometime", "url": "https://example.org/2"}),
+        json.dumps({"body": "Body only \ud800"}),
+    ]
+    report = read_file(write(tmp_path, "sub/r.jsonl", "\n".join(lines) + "\n"), root=tmp_path)
+    assert report.error is None
+    assert [r.id for r in report.releases] == ["7", "sub/r.jsonl#6", "sub/r.jsonl#7"]
+    assert [r.position for r in report.releases] == [1, 2, 3]
+    assert report.releases[0].issuer == "A B" and report.releases[0].date == date(2020, 1, 3)
+    assert report.releases[1].url == "https://example.org/2" and report.releases[1].date is None
+    assert report.releases[2].body == "Body only \ufffd"
+    assert report.warnings == (
+        "line 3: not a JSON object",
+        "line 4: not a JSON object",
+        "line 5: record has neither title nor body, skipped",
+        "line 6: unparseable date 'sometime'",
+    )
+
+
+def test_jsonl_gz_reads_and_a_truncated_one_is_an_error(tmp_path: Path) -> None:
+    records = "".join(
+        json.dumps({"id": f"r{n}", "title": f"T{n}", "body": "B" * 500}) + "\n" for n in range(50)
+    )
+    packed = gzip.compress(records.encode())
+    assert len(read_file(write(tmp_path, "ok.jsonl.gz", packed)).releases) == 50
+    error = read_file(write(tmp_path, "cut.jsonl.gz", packed[: len(packed) // 2])).error
+    assert error is not None and error.startswith("corrupt gzip file")
+    error = read_file(write(tmp_path, "fake.jsonl.gz", b"not gzip at all")).error
+    assert error is not None and error.startswith("corrupt gzip file")
+
+
+def test_jsonl_without_records_is_an_error(tmp_path: Path) -> None:
+    assert read_file(write(tmp_path, "r.jsonl", "\n[1]\n\n")).error == "no release found"
+
+
+# --- finding files ----------------------------------------------------------------------------------------
+
+
+def test_document_suffixes() -> None:
+    assert SUPPORTED_SUFFIXES == (".txt", ".text", ".jsonl", ".jsonl.gz")
+    assert all(is_document_file(name) for name in ("a.txt", "B.TXT", "c.text", "d.jsonl", "e.JSONL.GZ"))
+    assert not any(is_document_file(name) for name in ("a.gz", "a.json", "a.txt.bak", "notes.md"))
+
+
+def test_scan_is_sorted_recursive_and_skips_hidden_and_other_files(tmp_path: Path) -> None:
+    for name in (
+        "b.txt",
+        "a/z.jsonl",
+        "a/b/c.text",
+        "a/y.jsonl.gz",
+        ".hidden.txt",
+        ".git/x.txt",
+        "a/.d/e.txt",
+    ):
+        write(tmp_path, name, "x")
+    write(tmp_path, "notes.md", "x")
+    files, failures = scan_documents(tmp_path)
+    assert [f.relative_to(tmp_path).as_posix() for f in files] == [
+        "a/b/c.text",
+        "a/y.jsonl.gz",
+        "a/z.jsonl",
+        "b.txt",
+    ]
+    assert failures == []
+
+
+def test_scan_follows_symlinks_without_looping(tmp_path: Path) -> None:
+    write(tmp_path, "docs/a/one.txt", "x")
+    (tmp_path / "docs" / "a" / "loop").symlink_to(tmp_path / "docs")  # a -> docs -> a -> ...
+    (tmp_path / "docs" / "self").symlink_to(".")
+    write(tmp_path, "elsewhere/two.txt", "x")
+    (tmp_path / "docs" / "linked").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "docs" / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    files, failures = scan_documents(tmp_path / "docs")
+    assert [f.relative_to(tmp_path / "docs").as_posix() for f in files] == ["a/one.txt", "linked/two.txt"]
+    assert [(f.path, f.reason) for f in failures] == [("gone.txt", "broken symbolic link")]
+
+
+def test_unreadable_folder_is_a_failure_and_the_scan_goes_on(tmp_path: Path) -> None:
+    write(tmp_path, "ok/one.txt", "x")
+    locked = tmp_path / "locked"
+    write(tmp_path, "locked/two.txt", "x")
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("running as a user who can list a mode-000 folder (root): cannot test it")
+        files, failures = scan_documents(tmp_path)
+        assert [f.name for f in files] == ["one.txt"]
+        assert [(f.path, f.reason) for f in failures] == [("locked", "permission denied")]
+    finally:
+        locked.chmod(0o755)
+
+
+def test_unlistable_folder_is_a_failure_even_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "ok/one.txt", "x")
+    write(tmp_path, "locked/two.txt", "x")
+    real_scandir = os.scandir
+
+    def scandir(path: Path) -> Any:
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    files, failures = scan_documents(tmp_path)
+    assert [f.name for f in files] == ["one.txt"]
+    assert [(f.path, f.reason) for f in failures] == [("locked", "permission denied")]
+
+
+def test_read_paths_takes_files_folders_and_missing_paths(seed_path: Path, tmp_path: Path) -> None:
+    write(tmp_path, "docs/dod/2020-01.txt", release("T", "US DoD", "Jan. 3, 2020", "B"))
+    write(tmp_path, "docs/empty.txt", "")
+    reports = list(read_paths([seed_path, tmp_path / "docs", tmp_path / "nope.txt"]))
+    assert [(r.path, r.error) for r in reports] == [
+        (seed_path.as_posix(), None),
+        ("dod/2020-01.txt", None),
+        ("empty.txt", "empty file"),
+        ((tmp_path / "nope.txt").as_posix(), "no such file or directory"),
+    ]
+    assert reports[1].releases[0].id == "dod/2020-01.txt#1"
