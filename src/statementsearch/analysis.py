@@ -101,8 +101,16 @@ class EnglishAnalyzer(Analyzer):  # type: ignore[misc]
 
     @staticmethod
     def unstemmed(text_words: list[str]) -> Iterator[str]:
-        """The words that are indexed (not stop words), as typed: the source of spelling suggestions."""
-        return (word for word in text_words if term_for(word) is not None)
+        """Indexed words that stemming changes ("attacks", not "attack"), as typed.
+
+        With the index terms these make the whole vocabulary as typed, for spelling suggestions: a word
+        that is its own stem is already an index term. Leaving those out halves the spelling postings,
+        which cost a third of the indexing time when every word was kept.
+        """
+        for word in text_words:
+            term = term_for(word)
+            if term is not None and term != word:
+                yield word
 
     def __call__(
         self,

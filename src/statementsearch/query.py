@@ -69,8 +69,39 @@ def parse_query(text: str, parser: qparser.QueryParser, reader: Any) -> wq.Query
         raise QueryError(f"cannot parse query {text!r}: {exc}") from exc
     if parsed is wq.NullQuery or isinstance(parsed, wq.NullQuery.__class__):
         raise QueryError(f"nothing to search for in {text!r}: only operators or very common words")
+    parsed = parsed.accept(_own_terms_fuzzy)
     check_bounds(parsed, reader, text)
     return parsed
+
+
+class FieldFuzzyTerm(wq.FuzzyTerm):  # type: ignore[misc]
+    """A fuzzy term matched against the field's own (stemmed) terms.
+
+    Whoosh's FuzzyTerm looks for similar words in a stemmed field's *spelling* field and then searches
+    those unstemmed words in the stemmed field, where most of them are not terms ("attacks" vs "attack").
+    """
+
+    def _btexts(self, ixreader: Any) -> Iterable[str]:
+        return terms_within(ixreader, self.fieldname, self.text, self.maxdist, self.prefixlength)
+
+
+def terms_within(reader: Any, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> list[str]:
+    """Terms of the field itself within `maxdist` edits of `text` (Whoosh's DFA over each segment)."""
+    found: set[str] = set()
+    for leaf, _offset in reader.leaf_readers():
+        if fieldname not in leaf.indexed_field_names():
+            continue
+        automata = leaf._codec.automata(leaf._storage, leaf._segment)
+        found.update(automata.terms_within(leaf.cursor(fieldname), text, maxdist, prefix))
+    return sorted(found)
+
+
+def _own_terms_fuzzy(node: wq.Query) -> wq.Query:
+    if type(node) is wq.FuzzyTerm:
+        return FieldFuzzyTerm(
+            node.fieldname, node.text, boost=node.boost, maxdist=node.maxdist, prefixlength=node.prefixlength
+        )
+    return node
 
 
 def leaves(q: wq.Query) -> Iterator[wq.Query]:
@@ -196,13 +227,21 @@ def typed_words(text: str) -> list[str]:
     return out
 
 
+SPELL_FIELDS = ("spell_body", "spell_title")
+
+
 def word_known(reader: Any, word: str) -> bool:
-    """Does the word occur as typed in a title or body, or (stemmed) in an issuer or date?"""
+    """Does the word occur as typed in a title or body, or (stemmed) in an issuer or date?
+
+    A word that is its own stem is an index term of the text fields; the others are in the spelling
+    fields (see `analysis.EnglishAnalyzer.unstemmed`).
+    """
     term = term_for(word)
     if term is None:
         return True  # stop words are not indexed and never worth a suggestion
+    fields = ("body", "title") if term == word else SPELL_FIELDS
     bword = word.encode("utf-8")
-    if (("spell_body", bword) in reader) or (("spell_title", bword) in reader):
+    if any((field, bword) in reader for field in fields):
         return True
     bterm = term.encode("utf-8")
     return (("issuer", bterm) in reader) or (("when", bterm) in reader)
@@ -211,7 +250,12 @@ def word_known(reader: Any, word: str) -> bool:
 def best_correction(reader: Any, word: str) -> str | None:
     """The closest indexed word (fewest edits, then most documents), sharing the first letter."""
     for maxdist in (1, 2):
-        candidates = [c for c in reader.terms_within("spell_body", word, maxdist, prefix=1) if c != word]
+        candidates = {
+            c
+            for field in ("spell_body", "body")
+            for c in terms_within(reader, field, word, maxdist, prefix=1)
+            if c != word and word_known(reader, c)
+        }
         if candidates:
             best: str = max(candidates, key=lambda c: (_doc_frequency(reader, c), c))
             return best
