@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import schema as schema_mod
 from .errors import (
@@ -31,7 +31,6 @@ from .errors import (
     ReleaseNotFoundError,
 )
 from .highlight import TermMatcher, make_snippet
-from .indexer import Progress, load_manifest, update_index, writer_lock
 from .models import (
     Duplicate,
     Hit,
@@ -42,6 +41,9 @@ from .models import (
     TimelineBucket,
     UpdateSummary,
 )
+
+if TYPE_CHECKING:
+    from .indexer import Progress
 from .query import (
     combine_filters,
     date_filter,
@@ -168,6 +170,8 @@ class StatementIndex:
         `procs` > 1 lets a large batch use Whoosh's multi-process writer. `wait` is how long to wait for
         another writer's lock; `notice` receives messages such as a cleared stale lock.
         """
+        from .indexer import update_index, writer_lock
+
         root = Path(documents)
         if not root.is_dir():
             raise IndexWriteError(f"documents folder {root} does not exist or is not a folder")
@@ -409,6 +413,8 @@ class StatementIndex:
             first, last = (_iso(min(dates)), _iso(max(dates))) if dates else (None, None)
             segments = len(list(searcher.leaf_searchers()))
             releases = reader.doc_count()
+        from .indexer import load_manifest
+
         files = len(load_manifest(self._ix))
         return IndexStats(
             releases=releases,

@@ -19,7 +19,6 @@ from whoosh import qparser
 from whoosh import query as wq
 
 from .analysis import term_for, words
-from .dates import since_date, until_date
 from .errors import QueryError
 from .schema import DEFAULT_FIELDS, date_range
 
@@ -160,6 +159,8 @@ def date_filter(since: str | date | datetime | None, until: str | date | datetim
     """Releases dated in [since, until]; a partial date means its whole period at either end."""
     if since is None and until is None:
         return None
+    from .dates import since_date, until_date  # python-dateutil only when a query has dates
+
     first = since_date(since) if since is not None else None
     last = until_date(until) if until is not None else None
     if first and last and first > last:
