@@ -31,3 +31,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert len(commands) >= 2
     test_command = commands[1]
     assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_guarantees_name_tests_that_exist() -> None:
+    """Each test the Guarantees section names exists; the known gaps it lists are marked xfail."""
+    section = README.split("## Guarantees", 1)[1].split("\n## ", 1)[0]
+    promises, gaps = section.split("Known gaps", 1)
+    for part, must_be_xfail in ((promises, False), (gaps, True)):
+        named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", part)
+        assert named
+        for path, name in named:
+            source = (ROOT / path).read_text(encoding="utf-8")
+            match = re.search(rf"((?:@.*\n|    .*\n|\)\n)*)def {name}\(", source)
+            assert match is not None, f"{path}::{name} does not exist"
+            assert ("xfail" in match.group(1)) == must_be_xfail, f"{path}::{name}"

@@ -365,12 +365,17 @@ class StatementIndex:
                 raise ReleaseNotFoundError(f"no release with id {release_id!r}")
             stored = searcher.stored_fields(docnum)
             text = f"{stored.get('title', '')}\n{stored.get('body', '')}"
-            terms = [word for word, _ in searcher.key_terms_from_text("body", text, numterms=SIMILAR_TERMS)]
+            field = schema_mod.DEFAULT_FIELD
+            terms = [word for word, _ in searcher.key_terms_from_text(field, text, numterms=SIMILAR_TERMS)]
             if not terms:
                 return SearchResult(query=f"similar:{release_id}", total=0, hits=())
-            q = Or([Term(field, t) for t in terms for field in ("title", "body")])
+            q = Or([Term(field, t) for t in terms])
             mask = Or([Term("id", release_id), Term("group", stored.get("group") or release_id)])
-            results = searcher.search(q, limit=limit, mask=mask, terms=False, **_collapse_args(collapse))
+            search_args = {"mask": mask, "terms": False}
+            if collapse:
+                results = _collapsed(searcher, q, search_args, limit)
+            else:
+                results = list(searcher.search(q, limit=limit, **search_args))
             matcher = TermMatcher(terms)
             hits = tuple(
                 self._hit(searcher, h, rank, matcher, collapse) for rank, h in enumerate(results, start=1)
@@ -481,19 +486,44 @@ def _check_paging(limit: int, offset: int) -> int:
     return min(limit, MAX_LIMIT)
 
 
-def _run(searcher: Any, q: Any, filters: Any, sort: SortOrder, count: int, collapse: bool) -> Any:
-    kwargs: dict[str, Any] = {"limit": count, "filter": filters, "terms": False, **_collapse_args(collapse)}
+def _run(searcher: Any, q: Any, filters: Any, sort: SortOrder, count: int, collapse: bool) -> list[Any]:
+    """The first `count` hits in order, at most one per near-duplicate group when collapsing."""
+    kwargs: dict[str, Any] = {"filter": filters, "terms": False}
     if sort != "relevance":
         from whoosh.sorting import FieldFacet, MultiFacet
 
         newest = sort == "newest"
         kwargs["sortedby"] = MultiFacet([FieldFacet("dateless"), FieldFacet("date", reverse=newest)])
-    return searcher.search(q, **kwargs)
+    if not collapse:
+        # A comprehension, not list(): list() asks Results for its length, which counts every match.
+        return [hit for hit in searcher.search(q, limit=count, **kwargs)]
+    return _collapsed(searcher, q, kwargs, count)
 
 
-def _collapse_args(collapse: bool) -> dict[str, Any]:
-    """Whoosh's collapsing: at most one hit per near-duplicate group."""
-    return {"collapse": "group", "collapse_limit": 1} if collapse else {}
+def _collapsed(searcher: Any, q: Any, kwargs: dict[str, Any], count: int) -> list[Any]:
+    """Keep the first hit of each group in ranked order, fetching deeper until `count` are kept.
+
+    Whoosh's own `collapse=` scores every matching document (it cannot skip blocks), which made broad
+    queries several times slower; near-duplicates are rare among top hits, so one fetch almost always
+    suffices here and the top-k optimisations stay on.
+    """
+    groups = searcher.reader().column_reader("group")
+    depth = max(count * 2, 20)
+    while True:
+        results = searcher.search(q, limit=depth, **kwargs)
+        seen: set[str] = set()
+        kept = []
+        for hit in results:
+            group = groups[hit.docnum]
+            if group in seen:
+                continue
+            seen.add(group)
+            kept.append(hit)
+            if len(kept) == count:
+                return kept
+        if results.scored_length() < depth:
+            return kept
+        depth *= 4
 
 
 def _leaf_matches(searcher: Any, q: Any, filters: Any) -> Iterator[tuple[Any, list[int]]]:

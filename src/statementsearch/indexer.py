@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ from whoosh import writing
 from .errors import IndexLockedError, IndexWriteError, UnreadableFileError
 from .models import FileFailure, FileReport, Release, UpdateSummary
 from .reader import read_file, scan_documents
-from .schema import date_words, to_datetime
+from .schema import text_sections, to_datetime
 
 Progress = Callable[[int, int], None]
 """Called as `progress(done, total)`, in bytes of document files, while an update runs."""
@@ -36,7 +37,7 @@ LOCK_FILE = ".statementsearch-writer.lock"
 # worker processes costs about a second, which only pays off for large batches.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 # Memory for each writer's in-memory posting pool before it spills sorted runs to disk.
-WRITER_LIMIT_MB = 256
+WRITER_LIMIT_MB = 1536
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def load_manifest(ix: Any) -> dict[str, FileState]:
     return manifest
 
 
-def release_document(release: Release, file_state: str, group: str | None = None) -> dict[str, Any]:
+def release_document(release: Release, file_state: str, group: Grouping | None = None) -> dict[str, Any]:
     """The Whoosh document of one release."""
     doc: dict[str, Any] = {
         "id": release.id,
@@ -80,12 +81,15 @@ def release_document(release: Release, file_state: str, group: str | None = None
         "position": release.position,
         "content_hash": release.content_hash,
         "file_state": file_state,
+        "text": text_sections(release.title, release.issuer, release.date, release.body),
         "title": release.title,
         "issuer": release.issuer,
-        "when": date_words(release.date),
         "body": release.body,
-        "group": group or release.id,
+        "group": group.group if group else release.id,
     }
+    if group is not None and group.anchors:
+        doc["anchors"] = " ".join(group.anchors)
+        doc["fingerprint"] = group.fingerprint
     if release.issuer:
         doc["issuer_key"] = release.issuer
     if release.date is not None:
@@ -93,6 +97,15 @@ def release_document(release: Release, file_state: str, group: str | None = None
     else:
         doc["dateless"] = "1"
     return doc
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """A release's near-duplicate group and what finds it again: anchors and the encoded fingerprint."""
+
+    group: str
+    anchors: tuple[str, ...] = ()
+    fingerprint: str = ""
 
 
 # ---------------------------------------------------------------------------------------------- locking
@@ -254,17 +267,20 @@ def update_index(
     rebuild: bool = False,
     progress: Progress | None = None,
     procs: int = 1,
-    groups: Callable[[list[Release]], dict[str, str]] | None = None,
+    deduplicate: bool = True,
 ) -> UpdateSummary:
     """Bring the index to exactly the documents under `root`, reading only what changed.
 
-    `groups`, when given, maps the releases about to be written to their near-duplicate group ids.
+    With `deduplicate`, each release written joins the near-duplicate group of an earlier one (of this
+    run, or already in the index) whose text is nearly the same; see `dedup`.
     """
     started = time.perf_counter()
     manifest = {} if rebuild else load_manifest(ix)
     plan = plan_update(root, manifest)
     counter = _Counter(plan.total_bytes, progress)
     parallel = plan.total_bytes >= PARALLEL_MIN_BYTES
+    replaced = {rel for _, rel, _ in plan.to_read} | set(plan.removed)
+    grouper = _Grouper(None if rebuild else ix, replaced) if deduplicate else None
     writer = _open_writer(ix, procs, parallel)
     counts = {"added": 0, "changed": 0, "written": 0, "deleted": 0, "touched": 0}
     warnings: list[str] = []
@@ -278,7 +294,7 @@ def update_index(
                 counter.advance(st.st_size)
                 continue
             old = manifest.get(rel)
-            _write_file(writer, report, rel, st, old, counts, counter, groups)
+            _write_file(writer, report, rel, st, old, counts, counter, grouper)
         for rel in plan.removed:
             counts["deleted"] += writer.delete_by_term("path", rel)
         changed_anything = counts["written"] or counts["deleted"] or rebuild
@@ -289,9 +305,13 @@ def update_index(
     except BaseException as exc:
         with contextlib.suppress(Exception):
             writer.cancel()
+        if grouper is not None:
+            grouper.close()
         if isinstance(exc, OSError):
             raise IndexWriteError(f"cannot write index at {ix.storage.folder}: {_os_reason(exc)}") from exc
         raise
+    if grouper is not None:
+        grouper.close()
     return UpdateSummary(
         added=counts["added"],
         changed=counts["changed"],
@@ -315,7 +335,7 @@ def _write_file(
     old: FileState | None,
     counts: dict[str, int],
     counter: _Counter,
-    groups: Callable[[list[Release]], dict[str, str]] | None,
+    grouper: _Grouper | None,
 ) -> None:
     """Replace one file's releases (a touched file, same hash, is rewritten only to record its mtime)."""
     if old is None:
@@ -327,13 +347,62 @@ def _write_file(
     if old is not None:
         counts["deleted"] += writer.delete_by_term("path", rel)
     state = FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash).encode()
-    releases = list(report.releases)
-    group_of = groups(releases) if groups else {}
+    releases = report.releases
     step = st.st_size / max(len(releases), 1)
     for release in releases:
-        writer.add_document(**release_document(release, state, group_of.get(release.id)))
+        group = grouper.group(release) if grouper is not None else None
+        writer.add_document(**release_document(release, state, group))
         counts["written"] += 1
         counter.advance(step)
+
+
+class _Grouper:
+    """Near-duplicate groups for the releases one update writes.
+
+    Earlier releases of the same run are remembered by `dedup.GroupAssigner`; releases already in the
+    index are found through their anchor terms (at most `MAX_CANDIDATES` per release), except those of
+    files this update replaces or removes.
+    """
+
+    MAX_CANDIDATES = 64
+
+    def __init__(self, ix: Any | None, replaced: set[str]) -> None:
+        from .dedup import GroupAssigner
+
+        self.assigner = GroupAssigner()
+        self.replaced = replaced
+        self.searcher = ix.searcher() if ix is not None and not ix.is_empty() else None
+
+    def group(self, release: Release) -> Grouping:
+        from .dedup import encode, fingerprint
+
+        fp = fingerprint(release.title, release.body)
+        if fp is None:
+            return Grouping(release.id)
+        group = self.assigner.assign(release.id, fp, self._indexed(fp.anchors))
+        return Grouping(group, fp.anchors, encode(fp))
+
+    def _indexed(self, anchors: tuple[str, ...]) -> Iterator[tuple[str, str, Any]]:
+        if self.searcher is None:
+            return
+        from whoosh.query import Or, Term
+
+        from .dedup import decode
+
+        docnums = self.searcher.docs_for_query(Or([Term("anchors", a) for a in anchors]))
+        for docnum in itertools.islice(docnums, self.MAX_CANDIDATES):
+            stored = self.searcher.stored_fields(docnum)
+            if stored.get("path") in self.replaced or not stored.get("fingerprint"):
+                continue
+            try:
+                yield stored["id"], stored["group"], decode(stored["fingerprint"])
+            except (KeyError, ValueError):
+                continue
+
+    def close(self) -> None:
+        if self.searcher is not None:
+            self.searcher.close()
+            self.searcher = None
 
 
 def _os_reason(exc: OSError) -> str:

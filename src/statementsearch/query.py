@@ -1,7 +1,7 @@
 """User query text -> a bounded Whoosh query; filters; did-you-mean.
 
-The syntax is Whoosh's default query language (so saved Whoosh queries keep working) over the fields in
-`schema.DEFAULT_FIELDS`, with all words required, plus `-word` / `+word`, `word~` fuzzy terms and a few
+The syntax is Whoosh's default query language (so saved Whoosh queries keep working) over the field
+`schema.DEFAULT_FIELD` (title, issuer, date words and body), with all words required, plus `-word` / `+word`, `word~` fuzzy terms and a few
 field aliases. Every query is checked before it runs: its length, its number of clauses, and how many
 index terms each wildcard or fuzzy term expands to, so that `a*` or a pasted page cannot take unbounded
 time or memory.
@@ -20,7 +20,7 @@ from whoosh import query as wq
 
 from .analysis import term_for, words
 from .errors import QueryError
-from .schema import DEFAULT_FIELDS, date_range
+from .schema import DEFAULT_FIELD, date_range
 
 MAX_QUERY_CHARS = 2000
 MAX_CLAUSES = 256
@@ -33,21 +33,75 @@ MAX_FUZZY_DISTANCE = 2
 FIELD_ALIASES = {
     "title": ["headline"],
     "issuer": ["source", "agency", "from"],
-    "body": ["text", "content"],
+    # `body:` searches the release's text field (its body, with title, issuer and date words).
+    "text": ["body", "content"],
     "date": ["issued"],
 }
+# Terms of these fields are highlighted in a hit's title and snippet (issuer: terms are not).
+HIGHLIGHT_FIELDS = (DEFAULT_FIELD, "title")
 # Operator words of the syntax, never looked up for spelling.
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
 
 
+# Grouping. A query of at most SHORT_QUERY_WORDS searchable words (stop words, numbers and field:value
+# parts not counted) is keywords: every word must match. A longer one is read as a natural-language
+# question or description, where requiring every word finds almost nothing (MAP 0.01 on Cranfield, see
+# BENCHMARKS.md): its words are OR-ed, so a release that misses some still ranks by how many and how rare
+# the words it has are, and a word said twice counts twice (BM25's query term frequency; Whoosh would
+# otherwise drop the repeat). Whoosh's OrGroup.factory(0.9) coordination bonus is not used: it is dropped
+# by the -word filter, and when kept it changed no figure (its bonus is ~1/terms^2 of a score).
+SHORT_QUERY_WORDS = 3
+LONG_QUERY_GROUP = qparser.OrGroup
+
+
+class _QueryParser(qparser.QueryParser):  # type: ignore[misc]
+    """Whoosh's parser, handing queries longer than SHORT_QUERY_WORDS to `long_parser` when it has one."""
+
+    long_parser: qparser.QueryParser | None = None
+
+    def parse(self, text: str, normalize: bool = True, debug: bool = False) -> wq.Query:
+        if self.long_parser is None or searchable_word_count(text) <= SHORT_QUERY_WORDS:
+            return super().parse(text, normalize=normalize, debug=debug)
+        q = _count_repeats(self.long_parser.parse(text, normalize=False, debug=debug))
+        return q.normalize() if normalize else q
+
+
+def searchable_word_count(text: str) -> int:
+    """How many words of a query are searched for: a "quoted phrase" counts as one word, and stop words,
+    operators and field:value parts not at all."""
+    text = re.sub(r'\b\w+:"[^"]*"', " ", text)
+    phrases = re.findall(r'"[^"]*"', text)
+    searched = sum(1 for phrase in phrases if any(term_for(w) is not None for w in words(phrase)))
+    rest = re.sub(r'"[^"]*"', " ", text)
+    return searched + sum(1 for word in typed_words(rest) if term_for(word) is not None)
+
+
+def _count_repeats(q: wq.Query) -> wq.Query:
+    """One clause per distinct word of a top-level OR, boosted by how often the query says it."""
+    if isinstance(q, wq.AndNot):  # a long query with `-word`
+        return wq.AndNot(_count_repeats(q.a), q.b)
+    if type(q) is not wq.Or:
+        return q
+    counts: dict[wq.Query, float] = {}
+    for sub in q.subqueries:
+        key = sub.with_boost(1.0)
+        counts[key] = counts.get(key, 0.0) + sub.boost
+    return wq.Or([sub.with_boost(n) for sub, n in counts.items()], boost=q.boost, scale=q.scale)
+
+
 def make_parser(schema: Any, group: Any = qparser.AndGroup) -> qparser.QueryParser:
-    """The parser for user queries (one per index; parsers are reusable and cheap to keep)."""
-    parser = qparser.MultifieldParser(list(DEFAULT_FIELDS), schema, group=group)
+    """The parser for user queries (one per index; parsers are reusable and cheap to keep).
+
+    With the default AndGroup, long natural-language queries are OR-ed instead (see SHORT_QUERY_WORDS).
+    """
+    parser = _QueryParser(DEFAULT_FIELD, schema, group=group)
     # `-word` excludes, only at the start of a word: "al-Qaeda" and "2020-01-05" stay whole words.
     # No `+word`: every word is required already, and Whoosh's `+` would make the other words optional.
     parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?!)", minusexpr=r"(?<![^\s(])-"))
     parser.add_plugin(qparser.FuzzyTermPlugin())
     parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
+    if group is qparser.AndGroup:
+        parser.long_parser = make_parser(schema, LONG_QUERY_GROUP)
     return parser
 
 
@@ -192,7 +246,7 @@ def highlight_terms(q: wq.Query) -> frozenset[str]:
             return
         if node.is_leaf():
             for fieldname, text in node.terms(phrases=True) if node.has_terms() else ():
-                if fieldname in ("title", "body") and isinstance(text, str):
+                if fieldname in HIGHLIGHT_FIELDS and isinstance(text, str):
                     found.add(text)
             return
         for child in node.children():
@@ -206,7 +260,7 @@ def expanded_highlight_terms(q: wq.Query, reader: Any) -> frozenset[str]:
     """Like `highlight_terms`, with wildcard/fuzzy terms replaced by the words they matched."""
     terms = set(highlight_terms(q))
     for leaf in leaves(q):
-        if isinstance(leaf, (wq.Wildcard, wq.Prefix, wq.FuzzyTerm)) and leaf.fieldname in ("title", "body"):
+        if isinstance(leaf, (wq.Wildcard, wq.Prefix, wq.FuzzyTerm)) and leaf.fieldname in HIGHLIGHT_FIELDS:
             for btext in itertools.islice(leaf._btexts(reader), MAX_EXPANSIONS):
                 terms.add(btext.decode("utf-8") if isinstance(btext, bytes) else btext)
     return frozenset(terms)
@@ -228,24 +282,20 @@ def typed_words(text: str) -> list[str]:
     return out
 
 
-SPELL_FIELDS = ("spell_body", "spell_title")
+SPELL_FIELD = "spell_" + DEFAULT_FIELD
 
 
 def word_known(reader: Any, word: str) -> bool:
-    """Does the word occur as typed in a title or body, or (stemmed) in an issuer or date?
+    """Does the word occur as typed in some release (title, issuer, date words or body)?
 
-    A word that is its own stem is an index term of the text fields; the others are in the spelling
-    fields (see `analysis.EnglishAnalyzer.unstemmed`).
+    A word that is its own stem is an index term of the text field; the others are in its spelling
+    field (see `analysis.EnglishAnalyzer.unstemmed`).
     """
     term = term_for(word)
     if term is None:
         return True  # stop words are not indexed and never worth a suggestion
-    fields = ("body", "title") if term == word else SPELL_FIELDS
-    bword = word.encode("utf-8")
-    if any((field, bword) in reader for field in fields):
-        return True
-    bterm = term.encode("utf-8")
-    return (("issuer", bterm) in reader) or (("when", bterm) in reader)
+    field = DEFAULT_FIELD if term == word else SPELL_FIELD
+    return (field, word.encode("utf-8")) in reader
 
 
 def best_correction(reader: Any, word: str) -> str | None:
@@ -253,7 +303,7 @@ def best_correction(reader: Any, word: str) -> str | None:
     for maxdist in (1, 2):
         candidates = {
             c
-            for field in ("spell_body", "body")
+            for field in (SPELL_FIELD, DEFAULT_FIELD)
             for c in terms_within(reader, field, word, maxdist, prefix=1)
             if c != word and word_known(reader, c)
         }
@@ -265,7 +315,7 @@ def best_correction(reader: Any, word: str) -> str | None:
 
 def _doc_frequency(reader: Any, word: str) -> int:
     term = term_for(word)
-    return int(reader.doc_frequency("body", term)) if term else 0
+    return int(reader.doc_frequency(DEFAULT_FIELD, term)) if term else 0
 
 
 def suggest(text: str, reader: Any) -> str | None:

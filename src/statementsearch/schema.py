@@ -19,56 +19,76 @@ from whoosh.scoring import BM25F
 from .analysis import EnglishAnalyzer, words
 
 # Bumped whenever fields or analysis change in a way an old index cannot serve; an index with another
-# version is rebuilt by `index` (and refused with a clear message by search).
-SCHEMA_VERSION = 1
+# version is refused with a clear message, and `index --rebuild` recreates it.
+SCHEMA_VERSION = 2
 
+# Bare query words are looked up in one field, `text`, that holds a release's title, issuer, date words
+# and body, each occurrence weighted by its section's boost: a term's weight in a release is the sum of
+# those boosts, saturated once by BM25 (true BM25F). Whoosh's multi-field way (one OR of four fields per
+# word) scored the same idea 2-4 times slower, since every word then drives four posting lists.
+#
 # A headline states the subject of a release in a few words, so a title word is strong evidence.
 TITLE_BOOST = 2.0
-# Issuer words ("Department of Defense") should find a release without drowning body matches:
-# the issuer is a short field that matches many releases with the same weight.
+# Issuer words ("Department of Defense") should find a release without drowning body matches.
 ISSUER_BOOST = 1.5
 # Year and month words ("January 2020") let a date in the query count; weak, every release has one.
 DATE_BOOST = 0.5
 BODY_BOOST = 1.0
+# Positions left empty between sections, so that a phrase never runs from the title into the body.
+SECTION_GAP = 100
 
-# BM25F parameters. K1 lower than Lucene's 1.2 and B lower than 0.75: releases vary from two-line
-# notices to long transcripts, and full length normalisation punishes the long ones too much.
+# BM25 parameters (see BENCHMARKS.md for the measurements behind them).
 BM25_K1 = 1.2
 BM25_B = 0.75
 
 ANALYZER = EnglishAnalyzer()
 
-# The fields a bare query word is looked up in.
-DEFAULT_FIELDS = ("title", "issuer", "when", "body")
+# The field a bare query word is looked up in.
+DEFAULT_FIELD = "text"
+
+Section = tuple[str, float]
+"""A piece of a release's text and the boost of each of its words."""
 
 
 class TextField(fields.TEXT):  # type: ignore[misc]
     """TEXT whose indexing takes the analyzer's one-loop fast path, with spelling words from that pass.
 
-    Produces the same postings as `fields.TEXT.index` with the same analyzer (a test checks that).
+    A value is a string, or a list of (text, boost) sections (see `DEFAULT_FIELD`). For a string it
+    produces the same postings as `fields.TEXT.index` with the same analyzer (a test checks that).
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(analyzer=ANALYZER, phrase=True, **kwargs)
-        self._spelling_source: tuple[str, list[str]] | None = None
+        self._spelling_source: tuple[object, list[str]] | None = None
 
-    def index(self, value: str, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
-        analyzer = self.analyzer
-        text_words = words(value)
-        self._spelling_source = (value, text_words)
+    def index(self, value: str | list[Section], **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        sections = [(value, 1.0)] if isinstance(value, str) else value
         positions: dict[str, list[int]] = defaultdict(list)
-        for position, term in enumerate(analyzer.terms_of_words(text_words)):
-            positions[term].append(position)
-        fmt = self.format
-        boost = fmt.field_boost
-        encode = fmt.encode
+        weights: dict[str, float] = defaultdict(float)
+        all_words: list[str] = []
+        start = 0
+        for text, boost in sections:
+            text_words = words(text)
+            all_words.extend(text_words)
+            terms = self.analyzer.terms_of_words(text_words)
+            for position, term in enumerate(terms, start):
+                positions[term].append(position)
+                weights[term] += boost
+            start += len(terms) + SECTION_GAP
+        self._spelling_source = (value, all_words)
+        field_boost = self.format.field_boost
+        encode = self.format.encode
         for term, poslist in positions.items():
-            yield term.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist)
+            yield term.encode("utf-8"), len(poslist), weights[term] * field_boost, encode(poslist)
 
-    def spellable_words(self, value: str) -> Iterator[str]:
+    def spellable_words(self, value: str | list[Section]) -> Iterator[str]:
         """Unstemmed indexed words, reusing the word list of the `index()` call on the same value."""
         source = self._spelling_source
-        text_words = source[1] if source is not None and source[0] is value else words(value)
+        if source is not None and source[0] is value:
+            text_words = source[1]
+        else:
+            texts = [value] if isinstance(value, str) else [text for text, _ in value]
+            text_words = [word for text in texts for word in words(text)]
         self._spelling_source = None
         return iter(sorted(set(ANALYZER.unstemmed(text_words))))
 
@@ -121,17 +141,27 @@ def build_schema() -> fields.Schema:
         content_hash=fields.STORED(),
         # "path\tsize\tmtime_ns\tfile_hash": the indexer's manifest, committed atomically with the releases.
         file_state=fields.ID(),
-        title=TextField(stored=True, field_boost=TITLE_BOOST, spelling=True),
-        issuer=TextField(stored=True, field_boost=ISSUER_BOOST),
+        # Title, issuer, date words and body with their boosts: where bare query words are looked up.
+        text=TextField(spelling=True),
+        # Title and issuer on their own, for `title:` and `issuer:` queries.
+        title=TextField(stored=True),
+        issuer=TextField(stored=True),
         issuer_key=fields.ID(sortable=True),
-        when=TextField(field_boost=DATE_BOOST),
         date=DateField(stored=True, sortable=True),
         # "1" for a release without a date: sorting by date puts those last in either order.
         dateless=fields.ID(sortable=True),
-        body=TextField(stored=True, field_boost=BODY_BOOST, spelling=True),
+        body=fields.STORED(),
         # Near-duplicate group: the id of the group's first release (its own id when it has no duplicate).
         group=fields.ID(stored=True, sortable=True),
+        # Near-duplicate fingerprint (see `dedup`): anchors find candidates, the stored sketch compares them.
+        anchors=fields.KEYWORD(),
+        fingerprint=fields.STORED(),
     )
+
+
+def text_sections(title: str, issuer: str, day: date | None, body: str) -> list[Section]:
+    """The `text` field's value for a release."""
+    return [(title, TITLE_BOOST), (issuer, ISSUER_BOOST), (date_words(day), DATE_BOOST), (body, BODY_BOOST)]
 
 
 def scoring() -> BM25F:

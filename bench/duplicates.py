@@ -1,0 +1,302 @@
+"""Near-duplicate detection on all ~85,000 corpus releases: its speed, its groups, and whether they are right.
+
+Runs every release of ../shared/corpora through `dedup.fingerprint` and `dedup.GroupAssigner`, in file
+order, as the indexer does, and prints:
+
+- the CPU time of fingerprinting (the budget: well under 10 s for all releases), with a calibration
+  loop to compare machines by, the CPU time of assigning groups, and the memory the assigner holds;
+- how many groups have more than one member, how many releases they hold, and their sizes;
+- 10 groups drawn with a fixed seed, each member with id, issuer, date and the start of title and
+  body, to be read by eye;
+- candidate pairs (releases sharing an anchor) in bands around the threshold, a few of each band with
+  the estimated similarity, the exact Jaccard similarity of their shingle sets (what the sketches
+  estimate), and the Jaccard similarity and containment of the word 5-shingles of the whole bodies (an
+  independent measure that reads every word), and whether their numbers conflict;
+- whether the anchors find the pairs above the threshold: of the pairs that share any of their 64
+  sketch hashes, how many share an anchor;
+- every group link (a release and the earlier member it is most similar to) whose whole bodies do not
+  look like one statement (word 5-shingle Jaccard < 0.5 and containment < 0.8): to be read by eye.
+
+Run from the repository root:  python bench/duplicates.py [--shared ../shared] [--threshold 0.8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+import sys
+import time
+import tracemalloc
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "src")]
+
+from statementsearch import dedup  # noqa: E402
+
+Record = dict[str, Any]
+Fingerprints = list[dedup.Fingerprint | None]
+
+SEED = 20240601
+SAMPLE_GROUPS = 10
+SHOWN_MEMBERS = 4
+PAIRS_PER_BAND = 6
+BAND = 0.05
+BANDS_BELOW = 4
+DOUBTFUL_JACCARD = 0.5
+DOUBTFUL_CONTAINMENT = 0.8
+MAX_PAIRS_PER_ANCHOR = 200
+"""Candidate pairs per anchor in the band listing (a template's anchor is shared by hundreds)."""
+MAX_POSTING = 300
+"""The anchor recall check pairs up releases by every sketch hash shared by at most this many."""
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = Path(__file__).resolve().parents[1].parent / "shared"
+    parser.add_argument("--shared", type=Path, default=default, help="default: ../shared beside the repo")
+    parser.add_argument("--threshold", type=float, default=dedup.DUPLICATE_THRESHOLD)
+    parser.add_argument("--show-doubtful", type=int, default=30, help="doubtful links to print (30)")
+    return parser.parse_args()
+
+
+def _records(shared: Path) -> Iterator[Record]:
+    """Every corpus record: corpus files in sorted order, records in file order."""
+    files = sorted(shared.glob("corpora/*/releases.jsonl.gz"))
+    if not files:
+        sys.exit(f"no corpora/*/releases.jsonl.gz under {shared}")
+    for path in files:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def _text(record: Record, key: str) -> str:
+    return record.get(key) or ""
+
+
+def _calibration() -> float:
+    """CPU seconds of a fixed pure-Python loop: compares this machine with another one."""
+    started = time.process_time()
+    total = 0
+    for number in range(2_000_000):
+        total += number & 7
+    return time.process_time() - started
+
+
+def _fingerprints(records: list[Record]) -> Fingerprints:
+    """Fingerprint every record, printing the CPU time it took."""
+    calibration = _calibration()
+    started, wall = time.process_time(), time.perf_counter()
+    fps = [dedup.fingerprint(_text(r, "title"), _text(r, "body")) for r in records]
+    cpu, wall = time.process_time() - started, time.perf_counter() - wall
+    print(f"fingerprinting {len(records):,} releases: {cpu:.2f} s CPU ({wall:.2f} s wall), ", end="")
+    print(f"{cpu / len(records) * 1e6:.0f} us each; calibration loop: {calibration:.2f} s CPU")
+    print(f"  too short to judge (no fingerprint): {sum(fp is None for fp in fps):,}")
+    return fps
+
+
+def _assign(records: list[Record], fps: Fingerprints, threshold: float) -> list[str]:
+    """Group ids in file order, printing the CPU time; then the assigner's memory, from a traced rerun."""
+    started = time.process_time()
+    assigner = dedup.GroupAssigner(threshold)
+    groups = [assigner.assign(record["id"], fp) for record, fp in zip(records, fps, strict=True)]
+    print(f"assigning groups: {time.process_time() - started:.2f} s CPU")
+    del assigner
+    tracemalloc.start()
+    assigner = dedup.GroupAssigner(threshold)
+    for record, fp in zip(records, fps, strict=True):
+        assigner.assign(record["id"], fp)
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(f"  memory the assigner holds after the last release: {held / 2**20:.1f} MiB")
+    return groups
+
+
+def _members(groups: list[str]) -> dict[str, list[int]]:
+    """Group id -> positions of its members, for the groups of more than one release."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for position, group in enumerate(groups):
+        members[group].append(position)
+    return {group: found for group, found in members.items() if len(found) > 1}
+
+
+def _print_sizes(members: dict[str, list[int]]) -> None:
+    sizes = Counter(len(found) for found in members.values())
+    held = sum(map(len, members.values()))
+    print(f"groups with more than one member: {len(members):,}, holding {held:,} releases")
+    shown = []
+    for low, high in ((2, 2), (3, 3), (4, 5), (6, 10), (11, 20), (21, 50), (51, 10**9)):
+        count = sum(n for size, n in sizes.items() if low <= size <= high)
+        label = str(low) if low == high else f"{low}-{high}" if high < 10**9 else f"{low}+"
+        shown.append(f"{label}: {count:,}")
+    print("  sizes: " + ", ".join(shown) + f"; largest: {sorted(sizes, reverse=True)[:8]}")
+
+
+def _line(record: Record) -> str:
+    title = " ".join(_text(record, "title").split())[:100]
+    body = " ".join(_text(record, "body").split())[:100]
+    head = f"{record['id']} | {record.get('issuer')} | {record.get('date')}"
+    return f"{head}\n      T: {title}\n      B: {body}"
+
+
+def _print_samples(records: list[Record], members: dict[str, list[int]]) -> None:
+    chosen = random.Random(SEED).sample(sorted(members), min(SAMPLE_GROUPS, len(members)))
+    print(f"\n{len(chosen)} sample groups (seed {SEED}):")
+    for number, group in enumerate(chosen, 1):
+        found = members[group]
+        more = f", the first {SHOWN_MEMBERS} shown" if len(found) > SHOWN_MEMBERS else ""
+        print(f"[{number}] {len(found)} releases{more}")
+        for position in found[:SHOWN_MEMBERS]:
+            print("    " + _line(records[position]))
+
+
+def _word_shingles(body: str) -> set[tuple[str, ...]]:
+    """Word 5-shingles of a whole body: the independent measure (slow: every word, no sampling)."""
+    words = _WORD.findall(body.lower())
+    return set(zip(words, words[1:], words[2:], words[3:], words[4:], strict=False))
+
+
+def _whole(a: Record, b: Record) -> tuple[float, float]:
+    """(Jaccard similarity, containment) of the word 5-shingles of two whole bodies."""
+    first, second = _word_shingles(_text(a, "body")), _word_shingles(_text(b, "body"))
+    if not first or not second:
+        return 0.0, 0.0
+    shared = len(first & second)
+    return shared / len(first | second), shared / min(len(first), len(second))
+
+
+def _exact(a: Record, b: Record) -> float:
+    """Exact Jaccard similarity of two releases' shingle sets: what the sketches estimate."""
+    first = dedup.shingles(_text(a, "title"), _text(a, "body")) or frozenset()
+    second = dedup.shingles(_text(b, "title"), _text(b, "body")) or frozenset()
+    union = first | second
+    return len(first & second) / len(union) if union else 0.0
+
+
+def _conflict(fps: Fingerprints, a: int, b: int) -> bool:
+    first, second = fps[a], fps[b]
+    return first is not None and second is not None and dedup.numbers_conflict(first, second)
+
+
+def _candidate_pairs(fps: Fingerprints) -> list[tuple[float, int, int]]:
+    """(estimated similarity, earlier, later) of the pairs that share an anchor."""
+    table: dict[str, list[int]] = defaultdict(list)
+    pairs: dict[tuple[int, int], float] = {}
+    for position, fp in enumerate(fps):
+        if fp is None:
+            continue
+        for anchor in fp.anchors:
+            earlier = table[anchor]
+            for other in earlier[-MAX_PAIRS_PER_ANCHOR:]:
+                other_fp = fps[other]
+                if (other, position) not in pairs and other_fp is not None:
+                    pairs[other, position] = dedup.similarity(other_fp, fp)
+            earlier.append(position)
+    return [(score, a, b) for (a, b), score in pairs.items()]
+
+
+def _print_pair(records: list[Record], fps: Fingerprints, score: float, a: int, b: int) -> None:
+    jaccard, containment = _whole(records[a], records[b])
+    exact = _exact(records[a], records[b])
+    mark = "  NUMBERS CONFLICT" if _conflict(fps, a, b) else ""
+    print(f"    est {score:.2f} exact {exact:.2f} words J {jaccard:.2f} C {containment:.2f}{mark}")
+    for position in (a, b):
+        title = " ".join(_text(records[position], "title").split())[:80]
+        print(f"      {records[position]['id']} | {records[position].get('issuer')} | {title}")
+
+
+def _print_bands(records: list[Record], fps: Fingerprints, threshold: float) -> None:
+    pairs = _candidate_pairs(fps)
+    rng = random.Random(SEED)
+    print(f"\ncandidate pairs (sharing an anchor): {len(pairs):,}, in bands around the threshold {threshold}")
+    print("  est: estimated similarity; exact: Jaccard of the shingle sets; words J/C: Jaccard and")
+    print("  containment of the word 5-shingles of the whole bodies; NUMBERS CONFLICT: never grouped")
+    low = threshold - BANDS_BELOW * BAND
+    while low < 1.0:
+        high = low + BAND if low + BAND < 1.0 - 1e-9 else 1.01
+        band = [pair for pair in pairs if low - 1e-9 <= pair[0] < high - 1e-9]
+        conflicts = sum(1 for _score, a, b in band if _conflict(fps, a, b))
+        print(f"  [{low:.2f}, {min(high, 1.0):.2f}{']' if high > 1 else ')'}: {len(band):,} pairs, ", end="")
+        print(f"{conflicts:,} with conflicting numbers; a sample:")
+        for score, a, b in sorted(rng.sample(band, min(PAIRS_PER_BAND, len(band)))):
+            _print_pair(records, fps, score, a, b)
+        low += BAND
+
+
+def _print_anchor_recall(fps: Fingerprints, threshold: float) -> None:
+    """Of the pairs above the threshold that share any sketch hash, the share that also share an anchor."""
+    postings: dict[int, list[int]] = defaultdict(list)
+    for position, fp in enumerate(fps):
+        for value in fp.sketch if fp else ():
+            postings[value].append(position)
+    shared: Counter[tuple[int, int]] = Counter()
+    for found in postings.values():
+        if len(found) <= MAX_POSTING:
+            shared.update(combinations(found, 2))
+    above = found_by_anchor = 0
+    for (a, b), count in shared.items():
+        first, second = fps[a], fps[b]
+        if count >= 4 and first and second and dedup.similarity(first, second) >= threshold:
+            above += 1
+            found_by_anchor += bool(set(first.anchors) & set(second.anchors))
+    print(f"\nanchor recall: of {above:,} pairs with similarity >= {threshold} that share 4 or more sketch")
+    print(f"  hashes (each in <= {MAX_POSTING} sketches), {found_by_anchor:,} share an anchor")
+
+
+def _links(fps: Fingerprints, members: dict[str, list[int]]) -> list[tuple[int, int, float]]:
+    """(member, the most similar earlier member it may join, similarity) for all but each group's first."""
+    links = []
+    for found in members.values():
+        for index, position in enumerate(found[1:], 1):
+            fp = fps[position]
+            assert fp is not None
+            scored = [
+                (dedup.similarity(fp, other_fp), other)
+                for other in found[:index]
+                if (other_fp := fps[other]) is not None and not dedup.numbers_conflict(fp, other_fp)
+            ]
+            score, best = max(scored)
+            links.append((position, best, score))
+    return links
+
+
+def _print_doubtful(records: list[Record], links: list[tuple[int, int, float]], show: int) -> None:
+    doubtful = []
+    for position, best, score in links:
+        jaccard, containment = _whole(records[position], records[best])
+        if jaccard < DOUBTFUL_JACCARD and containment < DOUBTFUL_CONTAINMENT:
+            doubtful.append((jaccard, containment, score, position, best))
+    print(f"\ngroup links: {len(links):,}; doubtful on the whole bodies (word 5-shingle Jaccard ", end="")
+    print(f"< {DOUBTFUL_JACCARD} and containment < {DOUBTFUL_CONTAINMENT}): {len(doubtful):,}")
+    for jaccard, containment, score, position, best in sorted(doubtful)[:show]:
+        print(f"  est {score:.2f} words J {jaccard:.2f} C {containment:.2f}")
+        print("    " + _line(records[best]))
+        print("    " + _line(records[position]))
+
+
+def main() -> None:
+    args = _arguments()
+    records = list(_records(args.shared))
+    print(f"{len(records):,} releases from {args.shared}; threshold {args.threshold}")
+    fps = _fingerprints(records)
+    groups = _assign(records, fps, args.threshold)
+    members = _members(groups)
+    _print_sizes(members)
+    _print_samples(records, members)
+    _print_bands(records, fps, args.threshold)
+    _print_anchor_recall(fps, args.threshold)
+    _print_doubtful(records, _links(fps, members), args.show_doubtful)
+
+
+if __name__ == "__main__":
+    main()
