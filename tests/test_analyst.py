@@ -190,3 +190,58 @@ def test_watch_command_stops_cleanly_on_ctrl_c(mixed: tuple[StatementIndex, Path
     os.kill(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=15) == 0
     assert StatementIndex.open(ix.path).search("farm").total == 4
+
+
+def reissue_of_dod(issuer: str, issued: str) -> str:
+    """The seed's DoD release re-issued: a new header line, another issuer and date, same text."""
+    from statementsearch.reader import read_file
+
+    dod = read_file(SEED).releases[0]
+    return release_text("REPOST: " + dod.title, issuer, issued, "Re-posted statement.\n\n" + dod.body)
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_reissues_collapse_into_one_hit(tmp_path: Path, incremental: bool) -> None:
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    shutil.copy(SEED, docs)
+    ix = StatementIndex.create(tmp_path / "index")
+    if incremental:  # the re-issue arrives in a later update: its group is found through the index
+        ix.update(docs)
+    (docs / "repost.txt").write_text(reissue_of_dod("US Central Command", "Jan. 4, 2020"), encoding="utf-8")
+    ix.update(docs)
+    collapsed = ix.search("soleimani")
+    assert [h.id for h in collapsed.hits] == [DOD] or [h.id for h in collapsed.hits] == ["repost.txt#1"]
+    assert collapsed.total == 1
+    (dup,) = collapsed.hits[0].duplicates
+    assert {dup.id, collapsed.hits[0].id} == {DOD, "repost.txt#1"}
+    everything = ix.search("soleimani", collapse=False)
+    assert {h.id for h in everything.hits} == {DOD, "repost.txt#1"} and everything.total == 2
+    # The unrelated CJTF release stays its own group.
+    assert ix.search("daesh").hits[0].duplicates == ()
+
+
+def test_collapse_in_cli_json_and_no_collapse(tmp_path: Path) -> None:
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    shutil.copy(SEED, docs)
+    (docs / "repost.txt").write_text(reissue_of_dod("US Central Command", "Jan. 4, 2020"), encoding="utf-8")
+    base = [
+        sys.executable,
+        "-m",
+        "statementsearch",
+        "search",
+        "soleimani",
+        "--json",
+        "--index",
+        str(tmp_path / "ix"),
+    ]
+    base += ["--documents", str(docs)]
+    one = subprocess.run(base, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(one) == 1
+    hit = json.loads(one[0])
+    assert [d["issuer"] for d in hit["duplicates"]] in (["US Central Command"], ["US Department of Defense"])
+    both = subprocess.run(
+        [*base, "--no-collapse"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert len(both) == 2 and all(json.loads(line)["duplicates"] == [] for line in both)
