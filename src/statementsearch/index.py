@@ -56,6 +56,7 @@ from .query import (
 
 MARKER_FILE = "statementsearch.json"
 MAX_LIMIT = 10_000
+OPEN_ATTEMPTS = 5
 # Key terms taken from a release to find similar ones: enough to describe a topic, few enough to be fast.
 SIMILAR_TERMS = 12
 SortOrder = Literal["relevance", "newest", "oldest"]
@@ -112,14 +113,7 @@ class StatementIndex:
                 return cls.create(folder)
             raise IndexMissingError(f"no index at {folder}: build one with `statementsearch index`")
         _check_marker(folder)
-        try:
-            ix = _whoosh_index().open_dir(str(folder))
-        except Exception as exc:  # Whoosh raises many kinds on a damaged index
-            raise IndexCorruptError(
-                f"index at {folder} cannot be read ({type(exc).__name__}: {exc}); "
-                "rebuild it with `statementsearch index --rebuild`"
-            ) from exc
-        return cls(folder, ix)
+        return cls(folder, _open_whoosh(folder))
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], *, overwrite: bool = False) -> StatementIndex:
@@ -130,10 +124,12 @@ class StatementIndex:
         _check_creatable(folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            ix = _whoosh_index().create_in(str(folder), schema_mod.build_schema())
+            # The marker first: a process killed between the two steps leaves a folder that is not an
+            # index yet (the next run creates it), never an index without its marker.
             (folder / MARKER_FILE).write_text(
                 json.dumps({"schema_version": schema_mod.SCHEMA_VERSION}) + "\n", encoding="utf-8"
             )
+            ix = _whoosh_index().create_in(str(folder), schema_mod.build_schema())
         except OSError as exc:
             raise IndexWriteError(f"cannot create an index at {folder}: {exc.strerror or exc}") from exc
         return cls(folder, ix)
@@ -236,11 +232,11 @@ class StatementIndex:
 
     def _open_searcher(self) -> Any:
         # A commit in another process may delete the files of the generation we are opening; retry.
-        for attempt in range(5):
+        for attempt in range(OPEN_ATTEMPTS):
             try:
                 return self._ix.searcher(weighting=schema_mod.scoring())
             except OSError:
-                if attempt == 4:
+                if attempt == OPEN_ATTEMPTS - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
@@ -443,6 +439,22 @@ class StatementIndex:
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+
+def _open_whoosh(folder: Path) -> Any:
+    """Open the Whoosh index; a commit by another process at that instant may delete the files of the
+    generation being opened, so a failure is retried before it is called damage."""
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            return _whoosh_index().open_dir(str(folder))
+        except Exception as exc:  # Whoosh raises many kinds on a damaged index
+            if attempt == OPEN_ATTEMPTS - 1:
+                raise IndexCorruptError(
+                    f"index at {folder} cannot be read ({type(exc).__name__}: {exc}); "
+                    "rebuild it with `statementsearch index --rebuild`"
+                ) from exc
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _check_marker(folder: Path) -> None:
