@@ -25,8 +25,8 @@ from typing import Any
 QUERY = "statement"
 """A word of every release the soak writes."""
 OPEN_RACE = re.compile(r"open: .*FileNotFoundError.*_MAIN_\d+\.toc")
-"""`StatementIndex.open` failing because a commit deleted the TOC it was reading: a known bug, see
-tests/test_concurrency.py::test_index_opens_while_another_process_commits (xfail). Counted apart."""
+"""`StatementIndex.open` failing (in `exists`) because a commit deleted the TOC it was reading: a known
+bug, see tests/test_concurrency.py::test_index_opens_while_another_process_commits (xfail). Counted apart."""
 STARTUP_SECONDS = 60.0
 """How long a reader may take to open the index and finish its first search (a loaded machine)."""
 

@@ -225,9 +225,9 @@ def test_searches_from_the_cli_work_while_a_writer_holds_the_lock(
 # ---------------------------------------------------------------------------------------------- open races
 
 OPEN_RACE_BUG = (
-    "index.py: StatementIndex.exists/open read the latest TOC once, without the retry _open_searcher has; "
-    "a commit by another process that deletes that TOC in between gives a raw FileNotFoundError (exists) "
-    "or IndexCorruptError 'rebuild it' (open) for a healthy index"
+    "index.py: StatementIndex.exists calls whoosh exists_in, which reads the latest TOC once, without the "
+    "retry that open (_open_whoosh) and _open_searcher have: a commit by another process that deletes "
+    "that TOC in between raises a raw FileNotFoundError (a traceback from the CLI) for a healthy index"
 )
 
 

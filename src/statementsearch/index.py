@@ -520,7 +520,7 @@ def _collapsed(searcher: Any, q: Any, kwargs: dict[str, Any], count: int) -> lis
     suffices here and the top-k optimisations stay on.
     """
     groups = searcher.reader().column_reader("group")
-    depth = max(count * 2, 20)
+    depth = count
     while True:
         results = searcher.search(q, limit=depth, **kwargs)
         seen: set[str] = set()
