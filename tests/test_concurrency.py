@@ -224,11 +224,6 @@ def test_searches_from_the_cli_work_while_a_writer_holds_the_lock(
 
 # ---------------------------------------------------------------------------------------------- open races
 
-OPEN_RACE_BUG = (
-    "index.py: StatementIndex.exists calls whoosh exists_in, which reads the latest TOC once, without the "
-    "retry that open (_open_whoosh) and _open_searcher have: a commit by another process that deletes "
-    "that TOC in between raises a raw FileNotFoundError (a traceback from the CLI) for a healthy index"
-)
 
 
 @pytest.fixture
@@ -251,14 +246,12 @@ def commit_at_toc_open(place: Path, monkeypatch: pytest.MonkeyPatch) -> list[str
     return raced
 
 
-@pytest.mark.xfail(strict=True, reason=OPEN_RACE_BUG)
 def test_index_opens_while_another_process_commits(place: Path, commit_at_toc_open: list[str]) -> None:
     with StatementIndex.open(place / "index") as ix:
         assert ix.search("statement").total > 0
     assert commit_at_toc_open  # the race did happen
 
 
-@pytest.mark.xfail(strict=True, reason=OPEN_RACE_BUG)
 def test_cli_search_while_another_process_commits(place: Path, commit_at_toc_open: list[str]) -> None:
     code, stderr = cli("search", "statement", *locations(place))
     assert commit_at_toc_open

@@ -1,8 +1,9 @@
 """Faults: kill -9 at every stage of a build or an update, a read-only index, a full disk, unreadable files.
 
-Each kill runs the indexer in a child process that SIGKILLs its own process group at a chosen point: after
-N bytes of documents (N releases written), while deleting, while merging segments, just before or after
-the new table of contents (TOC) is renamed into place. Afterwards the index must open and hold exactly the
+Each kill runs the indexer in a child process that SIGKILLs its own process group (or, as the OOM killer
+does, only its main process) at a chosen point: after N bytes of documents (N releases written), while
+deleting, while merging segments, just before or after the new table of contents (TOC) is renamed into
+place, as the index folder is first created. Afterwards the index must open and hold exactly the
 state before the run or the state after it (never one file's new releases mixed with its stale ones), and
 the next `statementsearch index` must bring it to exactly the documents on disk, as a fresh index has them.
 """
@@ -250,7 +251,7 @@ def check_recovers(
 ) -> None:
     """`statementsearch index` brings the index to exactly the documents; the dead writer's lock is no
     obstacle (and is reported as stale); when that update commits (the kill left the old state), no
-    file of the killed run is left but a temporary TOC (see the xfail test below)."""
+    file of the killed run is left but a temporary TOC."""
     result = CliRunner().invoke(
         main, ["index", "--index", str(place / "index"), "--documents", str(place / "documents")]
     )
@@ -339,12 +340,6 @@ def test_kill_while_creating_the_index_leaves_a_folder_the_next_update_can_use(
     check_recovers(place, versions, killed_inside_lock=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nothing sweeps the files of a killed commit: a TOC written as _MAIN_N.toc.<time> but not renamed "
-    "(Whoosh's clean_files never matches it), or, killed after the rename, the old generation's TOC, "
-    "segments and MAIN.tmp until some later update commits",
-)
 @pytest.mark.parametrize("point", ["toc_rename_before", "toc_rename_after"])
 def test_killed_commit_leaves_no_file_after_the_next_update(
     place: Path, versions: Versions, point: str
@@ -502,11 +497,6 @@ def test_update_on_nearly_full_disk_fails_clearly_and_keeps_the_index(
         assert index_state(ix) == versions.fresh_v2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="indexer.writer_lock writes its pid to the lock file outside its OSError handling: on a full disk "
-    "the raw OSError (ENOSPC at flush/close) escapes as a traceback",
-)
 def test_update_on_full_disk_fails_clearly_and_keeps_the_index(
     place: Path, versions: Versions, tmpfs: Path
 ) -> None:
@@ -609,11 +599,6 @@ def test_library_raises_index_write_error_on_read_only_mount(
         assert index_state(ix) == state_of(versions.v1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="indexer.update_index opens a Whoosh writer even when nothing changed and cancels it: "
-    "SegmentWriter.cancel leaves the new segment's empty .trm/.pst/_stored.col files, 3 per run",
-)
 def test_updates_with_nothing_to_do_leave_no_files_behind(place: Path) -> None:
     assert cli_index(place)[0] == 0
     before = sorted(p.name for p in (place / "index").iterdir())

@@ -94,7 +94,7 @@ TOKENS = [
         "group:",
     ],
     *["a*", "ab*", "ab0*", "s?", "so*", "sol*", "*ani", "?uds", "ab??word", "*", "?", "**"],
-    *["soleimany~", "quds~3", "x~0", "embasy~1", "force~2/3", "ab0~2"],
+    *["soleimany~", "quds~3", "x~0", "embasy~1", "force~2/3", "ab0~2", "quds~1/4", "~/9", "/"],
     *["[2020-01-01 TO 2020-03-31]", "date:[2020 TO]", "date:[TO 2019]", "date:2020", 'date:"Jan 2020"'],
     *["\u0000", "\u200b", "\ufffd", "\ud800", "日本", "مرحبا", "😀", "\t", "\n"],
 ]
@@ -133,7 +133,11 @@ def check_result_or_message(run: object) -> None:
 @example(text="ab*")  # expands past the bound
 @example(text="a*")
 @example(text="nosuchfield:quds")
+@example(text="position:[TO]")  # a stored-only field: Whoosh's TermNotFound
+@example(text='anchors:"jan 2020"')  # a field without positions: Whoosh's own QueryError
 @example(text="quds~9")
+@example(text="quds~1/4")  # a fuzzy prefix longer than the stemmed term ("qud")
+@example(text="0~/10")
 @example(text='"quds force')
 @example(text="((quds")
 @example(text="NOT")
@@ -143,8 +147,32 @@ def test_search_gives_a_result_or_a_clear_message(ix: StatementIndex, text: str)
     check_result_or_message(lambda: ix.search(text, limit=5))
 
 
+FIELD_VALUES = [
+    "quds",
+    "[TO]",
+    "[a TO b]",
+    "[2020 TO 2019]",
+    '"jan 2020"',
+    '""',
+    "*",
+    "ab*",
+    "quds~1",
+    "(a OR b)",
+]
+
+
+def test_every_field_name_with_any_value_gives_a_result_or_a_message(ix: StatementIndex) -> None:
+    """Internal fields too (stored-only ones, ones without positions), under every kind of value."""
+    names = [*ix._ix.schema.names(), "headline", "source", "agency", "from", "body", "content", "issued"]
+    for name in names:
+        for value in FIELD_VALUES:
+            check_result_or_message(lambda: ix.search(f"{name}:{value}", limit=3))  # noqa: B023
+
+
 @FUZZ
 @given(text=queries)
+@example(text="quds~1/4")
+@example(text="0~/10")
 def test_parser_gives_a_bounded_query_or_a_query_error(ix: StatementIndex, text: str) -> None:
     from statementsearch import QueryError
 

@@ -39,7 +39,7 @@ def test_guarantees_name_tests_that_exist() -> None:
     promises, gaps = section.split("Known gaps", 1)
     for part, must_be_xfail in ((promises, False), (gaps, True)):
         named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", part)
-        assert named
+        assert named or must_be_xfail
         for path, name in named:
             source = (ROOT / path).read_text(encoding="utf-8")
             match = re.search(rf"((?:@.*\n|    .*\n|\)\n)*)def {name}\(", source)

@@ -101,8 +101,10 @@ class StatementIndex:
     @staticmethod
     def exists(path: str | os.PathLike[str]) -> bool:
         """Is there an index in this folder?"""
+        # A table of contents file is what makes a folder an index. Not Whoosh's `exists_in`: it reads
+        # the latest one, which a commit by another process may delete at that very instant.
         folder = Path(path)
-        return folder.is_dir() and _whoosh_index().exists_in(str(folder))
+        return folder.is_dir() and any(folder.glob("_MAIN_*.toc"))
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, create: bool = False) -> StatementIndex:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import itertools
+import shutil
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -162,19 +163,24 @@ def writer_lock(
         stale = _lock_owner(handle)
         if stale is not None and stale != os.getpid() and not _pid_alive(stale) and notice:
             notice(f"cleared a stale lock left by process {stale}, which is no longer running")
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
+            handle.flush()
+        except OSError as exc:  # a full disk: the lock is held, but say why nothing can be written
+            raise IndexWriteError(f"cannot write index at {index_dir}: {_os_reason(exc)}") from exc
         try:
             yield
         finally:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
+            with contextlib.suppress(OSError):
+                handle.seek(0)
+                handle.truncate()
+                handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
-        handle.close()
+        with contextlib.suppress(OSError):
+            handle.close()
 
 
 # ---------------------------------------------------------------------------------------------- update
@@ -233,6 +239,21 @@ def plan_update(root: Path, manifest: dict[str, FileState]) -> _Plan:
     return _Plan(to_read, unchanged, removed, failures, total)
 
 
+def sweep_leftovers(ix: Any) -> None:
+    """Remove what a killed writer left: temporary tables of contents, its temp folder, and files of
+    segments no committed generation uses. Runs under the writer lock, so no live writer owns them."""
+    folder = Path(ix.storage.folder)
+    for leftover in folder.glob("_MAIN_*.toc.*"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+    shutil.rmtree(folder / "MAIN.tmp", ignore_errors=True)
+    with contextlib.suppress(Exception):
+        from whoosh.index import TOC, clean_files
+
+        toc = TOC.read(ix.storage, ix.indexname, schema=ix.schema)
+        clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+
+
 def _open_writer(ix: Any, procs: int, parallel: bool) -> Any:
     try:
         if parallel and procs > 1:
@@ -275,8 +296,17 @@ def update_index(
     run, or already in the index) whose text is nearly the same; see `dedup`.
     """
     started = time.perf_counter()
+    sweep_leftovers(ix)
     manifest = {} if rebuild else load_manifest(ix)
     plan = plan_update(root, manifest)
+    if not (rebuild or plan.to_read or plan.removed):
+        # Nothing to do: no writer at all (a cancelled one leaves empty segment files behind).
+        return UpdateSummary(
+            unchanged=plan.unchanged,
+            failed=len(plan.failures),
+            failures=tuple(plan.failures),
+            seconds=time.perf_counter() - started,
+        )
     counter = _Counter(plan.total_bytes, progress)
     parallel = plan.total_bytes >= PARALLEL_MIN_BYTES
     replaced = {rel for _, rel, _ in plan.to_read} | set(plan.removed)

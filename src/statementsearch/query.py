@@ -1,10 +1,10 @@
 """User query text -> a bounded Whoosh query; filters; did-you-mean.
 
 The syntax is Whoosh's default query language (so saved Whoosh queries keep working) over the field
-`schema.DEFAULT_FIELD` (title, issuer, date words and body), with all words required, plus `-word` / `+word`, `word~` fuzzy terms and a few
-field aliases. Every query is checked before it runs: its length, its number of clauses, and how many
-index terms each wildcard or fuzzy term expands to, so that `a*` or a pasted page cannot take unbounded
-time or memory.
+`schema.DEFAULT_FIELD` (title, issuer, date words and body), with all words required, plus `-word` /
+`+word`, `word~` fuzzy terms and a few field aliases. Every query is checked before it runs: the fields it
+names, its length, its number of clauses, and how many index terms each wildcard or fuzzy term expands
+to, so that `a*` or a pasted page cannot take unbounded time or memory.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ FIELD_ALIASES = {
     "text": ["body", "content"],
     "date": ["issued"],
 }
+# The fields a query may name (aliases resolved); `id:` and `path:` find releases by their identifiers.
+QUERY_FIELDS = frozenset({DEFAULT_FIELD, "title", "issuer", "date", "id", "path"})
 # Terms of these fields are highlighted in a hit's title and snippet (issuer: terms are not).
 HIGHLIGHT_FIELDS = (DEFAULT_FIELD, "title")
 # Operator words of the syntax, never looked up for spelling.
@@ -151,8 +153,11 @@ def terms_within(reader: Any, fieldname: str, text: str, maxdist: int, prefix: i
 
 def _own_terms_fuzzy(node: wq.Query) -> wq.Query:
     if type(node) is wq.FuzzyTerm:
+        # `word~1/4`: a prefix longer than the term (stemming shortens "quds" to "qud") would make
+        # Whoosh's Levenshtein automaton index past the term's end; the whole term is the longest prefix.
+        prefix = min(node.prefixlength, len(node.text))
         return FieldFuzzyTerm(
-            node.fieldname, node.text, boost=node.boost, maxdist=node.maxdist, prefixlength=node.prefixlength
+            node.fieldname, node.text, boost=node.boost, maxdist=node.maxdist, prefixlength=prefix
         )
     return node
 
@@ -171,6 +176,10 @@ def check_bounds(q: wq.Query, reader: Any, text: str) -> None:
     if len(all_leaves) > MAX_CLAUSES:
         raise QueryError(f"query has too many parts (more than {MAX_CLAUSES}); shorten it")
     for leaf in all_leaves:
+        field = getattr(leaf, "fieldname", None)
+        if field is not None and field not in QUERY_FIELDS:
+            # Internal fields (stored-only, no positions) make Whoosh raise its own errors mid-search.
+            raise QueryError(f"'{field}:' is not a field you can search: use title:, issuer:, body: or date:")
         if isinstance(leaf, wq.Regex):
             raise QueryError("regular expressions are not supported in queries")
         if isinstance(leaf, (wq.Wildcard, wq.Prefix)):
