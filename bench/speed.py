@@ -25,9 +25,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import default_shared, dir_size_bytes, percentile, read_queries  # noqa: E402
+import contextlib
 
-from statementsearch import QueryError, StatementIndex  # noqa: E402
+from corpus import default_shared, dir_size_bytes, percentile, read_queries
+from statementsearch import QueryError, StatementIndex
 
 SEED = Path(__file__).resolve().parents[1] / "documents" / "000_fb62ce4d62dc1888.txt"
 MB = 1_000_000
@@ -101,10 +102,8 @@ def in_process_queries(ix: StatementIndex, queries: list[tuple[str, str]], **kwa
     times = []
     for _, text in queries:
         started = time.perf_counter()
-        try:
+        with contextlib.suppress(QueryError):
             ix.search(text, limit=10, facets=False, **kwargs)
-        except QueryError:
-            pass
         times.append(time.perf_counter() - started)
     return times
 
@@ -168,7 +167,9 @@ def main() -> None:
     ix.update(docs)  # the small file, when the index was reused
     results["segments_after_build"] = segments(ix)
     results["queries"] = summary_of(in_process_queries(ix, queries))
-    results["queries_filtered"] = summary_of(in_process_queries(ix, queries, since="2006-01-01", until="2007"))
+    results["queries_filtered"] = summary_of(
+        in_process_queries(ix, queries, since="2006-01-01", until="2007")
+    )
     results["queries_newest"] = summary_of(in_process_queries(ix, queries, sort="newest"))
     results["batch"] = batch_process(index_dir, docs, queries_file)
     results["startup"] = startup_overhead(index_dir, docs)
@@ -185,7 +186,9 @@ def _baselines(out: Path) -> dict[str, Any]:
     try:
         return dict(json.loads((out / "baselines.json").read_text(encoding="utf-8"))["baselines"])
     except (OSError, ValueError, KeyError):
-        print("no bench/out/baselines.json: run bench/baselines.py first for the side-by-side", file=sys.stderr)
+        print(
+            "no bench/out/baselines.json: run bench/baselines.py first for the side-by-side", file=sys.stderr
+        )
         return {}
 
 
@@ -207,7 +210,9 @@ def print_table(r: dict[str, Any], updates: int) -> None:
         f"| {plain.get('build_seconds') or 0:.0f} | {fts.get('build_seconds') or 0:.0f} "
         f"| {_ratio(build.get('build_seconds'), plain.get('build_seconds'))} |"
     )
-    print(f"| index size, MB | {build['index_mb']:.0f} | {plain.get('index_mb', 0):.0f} | {fts.get('index_mb', 0):.0f} | - |")
+    print(
+        f"| index size, MB | {build['index_mb']:.0f} | {plain.get('index_mb', 0):.0f} | {fts.get('index_mb', 0):.0f} | - |"
+    )
     q = r["queries"]
     print(
         f"| 300 queries in process, s (snippets) | {q['total_s']:.2f} | {plain.get('query_total_seconds', 0):.2f} "
@@ -221,9 +226,14 @@ def print_table(r: dict[str, Any], updates: int) -> None:
         f"{plain.get('query_total_seconds', 0):.2f} (queries only) | - | "
         f"{_ratio(b['seconds'], plain.get('query_total_seconds'))} |"
     )
-    for key, label in (("queries_filtered", "with --since 2006 --until 2007"), ("queries_newest", "--sort newest")):
+    for key, label in (
+        ("queries_filtered", "with --since 2006 --until 2007"),
+        ("queries_newest", "--sort newest"),
+    ):
         f = r[key]
-        print(f"| 300 queries {label}, s (p50/p95 ms) | {f['total_s']:.2f} ({f['p50_ms']:.1f}/{f['p95_ms']:.1f}) | - | - | - |")
+        print(
+            f"| 300 queries {label}, s (p50/p95 ms) | {f['total_s']:.2f} ({f['p50_ms']:.1f}/{f['p95_ms']:.1f}) | - | - | - |"
+        )
     u = r["one_file_update"]
     if build.get("build_seconds"):
         share = f"1/{build['build_seconds'] / u['median_s']:.0f} of the build"

@@ -225,7 +225,6 @@ def test_searches_from_the_cli_work_while_a_writer_holds_the_lock(
 # ---------------------------------------------------------------------------------------------- open races
 
 
-
 @pytest.fixture
 def commit_at_toc_open(place: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make the race deterministic: the first time this process opens a TOC, another process commits a

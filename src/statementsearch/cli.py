@@ -490,7 +490,9 @@ def batch(queries: Any, limit: int, fmt: str, no_collapse: bool, index: str, doc
                 failed = True
                 continue
             try:
-                result = ix.search(text, limit=limit, facets=False, collapse=not no_collapse)
+                result = ix.search(
+                    text, limit=limit, facets=False, collapse=not no_collapse, snippets=fmt == "jsonl"
+                )
             except QueryError as exc:
                 click.echo(f"{PROG}: query {qid}: {exc}", err=True)
                 failed = True

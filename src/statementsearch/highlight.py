@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from .analysis import TOKEN_PATTERN, term_for
 
 SNIPPET_CHARS = 200
 MAX_FRAGMENTS = 2
+# Windows tried around the first matches; later ones rarely beat them and cost time on long bodies.
+MAX_CANDIDATE_WINDOWS = 50
 FRAGMENT_SEPARATOR = " … "
 _SPACE = re.compile(r"\s+")
 
@@ -120,30 +123,36 @@ def _window_around(flat: str, first: int, width: int) -> tuple[int, int]:
     return start, end
 
 
-def _score_window(spans: list[Span], start: int, end: int, flat: str) -> tuple[int, int]:
-    inside = [flat[s:e].lower() for s, e in spans if s >= start and e <= end]
-    return len(set(inside)), len(inside)
-
-
 def _best_windows(flat: str, spans: list[Span], width: int) -> list[tuple[int, int]]:
     """Pick up to MAX_FRAGMENTS windows covering the most distinct matched words, in text order."""
-    half = width // MAX_FRAGMENTS if len(spans) > 1 else width
-    candidates = [_window_around(flat, s, width) for s, _ in spans[:200]]
-    best = max(candidates, key=lambda w: (_score_window(spans, w[0], w[1], flat), -w[0]))
-    seen = {flat[s:e].lower() for s, e in spans if s >= best[0] and e <= best[1]}
-    missing = [(s, e) for s, e in spans if flat[s:e].lower() not in seen]
+    starts = [s for s, _ in spans]
+    matched = [flat[s:e].lower() for s, e in spans]
+
+    def inside(window: tuple[int, int]) -> tuple[int, int]:
+        first = bisect_left(starts, window[0])
+        last = first
+        while last < len(spans) and spans[last][1] <= window[1]:
+            last += 1
+        return first, last
+
+    def score(window: tuple[int, int]) -> tuple[int, int, int]:
+        first, last = inside(window)
+        return len(set(matched[first:last])), last - first, -window[0]
+
+    candidates = [_window_around(flat, s, width) for s in starts[:MAX_CANDIDATE_WINDOWS]]
+    best = max(candidates, key=score)
+    first, last = inside(best)
+    seen = set(matched[first:last])
+    missing = [start for start, word in zip(starts, matched, strict=True) if word not in seen]
     if not missing or MAX_FRAGMENTS < 2:
         return [best]
     # A second fragment for words the first one lacks: both shrink to share the width.
-    first = _window_around(flat, _first_span_in(spans, best), half)
-    second = _window_around(flat, missing[0][0], half)
-    if second[0] < first[1] and first[0] < second[1]:
+    half = width // MAX_FRAGMENTS
+    one = _window_around(flat, starts[first], half)
+    two = _window_around(flat, missing[0], half)
+    if two[0] < one[1] and one[0] < two[1]:
         return [best]
-    return sorted([first, second])
-
-
-def _first_span_in(spans: list[Span], window: tuple[int, int]) -> int:
-    return next(s for s, e in spans if s >= window[0] and e <= window[1])
+    return sorted([one, two])
 
 
 # ---------------------------------------------------------------------------------------------- renderers

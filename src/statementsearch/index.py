@@ -30,7 +30,7 @@ from .errors import (
     QueryError,
     ReleaseNotFoundError,
 )
-from .highlight import TermMatcher, make_snippet
+from .highlight import Snippet, TermMatcher, make_snippet
 from .models import (
     Duplicate,
     Hit,
@@ -264,11 +264,13 @@ class StatementIndex:
         offset: int = 0,
         collapse: bool = True,
         facets: bool = True,
+        snippets: bool = True,
     ) -> SearchResult:
         """Ranked releases for a query, with snippets, issuer facets and a did-you-mean suggestion.
 
         `collapse` shows one hit per near-duplicate group (the others listed in `Hit.duplicates`).
         `facets=False` skips counting the whole result set (then `total` counts only the page's hits).
+        `snippets=False` leaves `snippet` empty (for ranked lists of ids, as `batch --format trec`).
         """
         started = time.perf_counter()
         limit = _check_paging(limit, offset)
@@ -279,7 +281,7 @@ class StatementIndex:
             reader = searcher.reader()
             q, filters = self._query_and_filters(lease, query, issuer, since, until)
             results = _run(searcher, q, filters, sort, offset + limit, collapse)
-            matcher = TermMatcher(expanded_highlight_terms(q, reader))
+            matcher = TermMatcher(expanded_highlight_terms(q, reader)) if snippets else None
             hits = tuple(
                 self._hit(searcher, h, rank, matcher, collapse)
                 for rank, h in enumerate(results[offset : offset + limit], start=offset + 1)
@@ -313,10 +315,15 @@ class StatementIndex:
         )
         return parse_query(query, self._parser, lease.searcher.reader()), filters
 
-    def _hit(self, searcher: Any, hit: Any, rank: int, matcher: TermMatcher, collapse: bool) -> Hit:
+    def _hit(self, searcher: Any, hit: Any, rank: int, matcher: TermMatcher | None, collapse: bool) -> Hit:
         stored = hit.fields()
-        snippet = make_snippet(stored.get("body", ""), matcher)
         title = stored.get("title", "")
+        title_spans: tuple[tuple[int, int], ...] = ()
+        if matcher is None:
+            snippet = Snippet("", ())
+        else:
+            snippet = make_snippet(stored.get("body", "") or title, matcher)
+            title_spans = tuple(matcher.spans(title))
         score = hit.score if isinstance(hit.score, float) else 0.0
         return Hit(
             rank=rank,
@@ -328,7 +335,7 @@ class StatementIndex:
             path=stored.get("path", ""),
             snippet=snippet.text,
             highlights=snippet.spans,
-            title_highlights=tuple(matcher.spans(title)),
+            title_highlights=title_spans,
             duplicates=_duplicates(searcher, hit.docnum, stored) if collapse else (),
         )
 

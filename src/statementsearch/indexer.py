@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import itertools
-import shutil
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
