@@ -146,6 +146,7 @@ def test_results_serialise_with_asdict(seed_ix: StatementIndex) -> None:
         "zz~9",
         "*ing",
         "\x00\ufffd",
+        "id:\ud800x~0",
         '"" ()',
     ],
 )

@@ -57,6 +57,8 @@ from .query import (
 MARKER_FILE = "statementsearch.json"
 MAX_LIMIT = 10_000
 OPEN_ATTEMPTS = 5
+# Filters (issuer, dates) kept as document sets per searcher: an analyst pages and refines within few.
+FILTER_CACHE_SIZE = 32
 # Key terms taken from a release to find similar ones: enough to describe a topic, few enough to be fast.
 SIMILAR_TERMS = 12
 SortOrder = Literal["relevance", "newest", "oldest"]
@@ -77,6 +79,7 @@ class _Lease:
     generation: int
     users: int = 0
     issuers: list[str] | None = field(default=None)
+    filters: dict[str, set[int]] = field(default_factory=dict)
 
 
 class StatementIndex:
@@ -313,7 +316,8 @@ class StatementIndex:
                 date_filter(since, until),
             ]
         )
-        return parse_query(query, self._parser, lease.searcher.reader()), filters
+        q = parse_query(query, self._parser, lease.searcher.reader())
+        return q, (_filter_docs(lease, filters) if filters is not None else None)
 
     def _hit(self, searcher: Any, hit: Any, rank: int, matcher: TermMatcher | None, collapse: bool) -> Hit:
         stored = hit.fields()
@@ -509,6 +513,8 @@ def _check_paging(limit: int, offset: int) -> int:
 
 def _run(searcher: Any, q: Any, filters: Any, sort: SortOrder, count: int, collapse: bool) -> list[Any]:
     """The first `count` hits in order, at most one per near-duplicate group when collapsing."""
+    if filters is not None and not filters:
+        return []  # Whoosh would read an empty filter set as "no filter"
     kwargs: dict[str, Any] = {"filter": filters, "terms": False}
     if sort != "relevance":
         from whoosh.sorting import FieldFacet, MultiFacet
@@ -547,9 +553,57 @@ def _collapsed(searcher: Any, q: Any, kwargs: dict[str, Any], count: int) -> lis
         depth *= 4
 
 
+def _filter_docs(lease: _Lease, filters: Any) -> set[int]:
+    """The releases a filter allows, as a set of document numbers, cached with the searcher.
+
+    Whoosh would evaluate a date range for every query by expanding its numeric trie terms (seconds on
+    the whole corpus); scanning the date column once and reusing the set is what makes filters cheap.
+    """
+    key = repr(filters)
+    cached = lease.filters.get(key)
+    if cached is None:
+        cached = _allowed(lease.searcher, filters)
+        if len(lease.filters) >= FILTER_CACHE_SIZE:
+            lease.filters.clear()
+        lease.filters[key] = cached
+    return cached
+
+
+def _allowed(searcher: Any, filters: Any) -> set[int]:
+    from whoosh.query import And, DateRange, NullQuery
+
+    if isinstance(filters, type(NullQuery)):  # an issuer filter that matches no issuer
+        return set()
+    if isinstance(filters, And):
+        parts = [_allowed(searcher, sub) for sub in filters.subqueries]
+        return set.intersection(*parts)
+    if isinstance(filters, DateRange) and filters.fieldname == "date":
+        return _dated_between(searcher, filters.startdate, filters.enddate)
+    return set(searcher.docs_for_query(filters))
+
+
+def _dated_between(searcher: Any, start: datetime | None, end: datetime | None) -> set[int]:
+    """Releases with a date in [start, end] (None: open), from the date column of each segment."""
+    from whoosh.util.times import datetime_to_long
+
+    low = datetime_to_long(start) if start is not None else None
+    high = datetime_to_long(end) if end is not None else None
+    found: set[int] = set()
+    for sub, offset in searcher.leaf_searchers():
+        reader = sub.reader()
+        dates = reader.column_reader("date", translate=False)
+        dateless = reader.column_reader("dateless")
+        for docnum in reader.all_doc_ids():
+            value = dates[docnum]
+            if dateless[docnum] or (low is not None and value < low) or (high is not None and value > high):
+                continue
+            found.add(docnum + offset)
+    return found
+
+
 def _leaf_matches(searcher: Any, q: Any, filters: Any) -> Iterator[tuple[Any, list[int]]]:
     """Each segment's reader with the (segment-local) numbers of its matching releases; no scoring."""
-    allowed = set(searcher.docs_for_query(filters)) if filters is not None else None
+    allowed = filters
     for sub, offset in searcher.leaf_searchers():
         docs = q.docs(sub)
         if allowed is not None:

@@ -110,6 +110,12 @@ def make_parser(schema: Any, group: Any = qparser.AndGroup) -> qparser.QueryPars
 def parse_query(text: str, parser: qparser.QueryParser, reader: Any) -> wq.Query:
     """Parse and bound a user's query; raise QueryError with a message fit to print."""
     text = text.strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates, e.g. from a mis-decoded argv
+        raise QueryError(
+            f"query contains a character that is not valid text at position {exc.start}"
+        ) from exc
     if not text:
         raise QueryError("empty query: give one or more words to search for")
     if len(text) > MAX_QUERY_CHARS:
