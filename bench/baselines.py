@@ -24,27 +24,19 @@ from typing import Any
 
 import whoosh
 
-try:  # imported as the package `bench` (repo root on sys.path) ...
-    from bench import fts5, plain_whoosh
-    from bench.corpus import (
-        default_shared,
-        dir_size_bytes,
-        iter_corpus_records,
-        percentile,
-        read_queries,
-        with_progress,
-    )
-except ImportError:  # ... or run as `python bench/baselines.py`, which puts bench/ itself on sys.path
-    import fts5
-    import plain_whoosh
-    from corpus import (
-        default_shared,
-        dir_size_bytes,
-        iter_corpus_records,
-        percentile,
-        read_queries,
-        with_progress,
-    )
+# Run as `python bench/baselines.py` (bench/ is then on sys.path) or imported from elsewhere.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fts5
+import plain_whoosh
+from corpus import (
+    default_shared,
+    dir_size_bytes,
+    iter_corpus_records,
+    percentile,
+    read_queries,
+    with_progress,
+)
 
 QUERIES_REL = Path("queries") / "corpora-public.tsv"
 WHOOSH_DIR = "plain_whoosh"
