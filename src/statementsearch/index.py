@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import schema as schema_mod
 from .errors import (
@@ -32,7 +32,6 @@ from .errors import (
 )
 from .highlight import Snippet, TermMatcher, make_snippet
 from .models import (
-    Duplicate,
     Hit,
     IndexStats,
     IssuerCount,
@@ -53,6 +52,16 @@ from .query import (
     parse_query,
     suggest,
 )
+from .searching import (
+    SortOrder,
+    allowed_docs,
+    collapsed,
+    count_matches,
+    duplicates,
+    iso_date,
+    matching_dates,
+    run,
+)
 
 MARKER_FILE = "statementsearch.json"
 MAX_LIMIT = 10_000
@@ -61,7 +70,6 @@ OPEN_ATTEMPTS = 5
 FILTER_CACHE_SIZE = 32
 # Key terms taken from a release to find similar ones: enough to describe a topic, few enough to be fast.
 SIMILAR_TERMS = 12
-SortOrder = Literal["relevance", "newest", "oldest"]
 DateLike = str | date | datetime | None
 
 
@@ -283,14 +291,14 @@ class StatementIndex:
             searcher = lease.searcher
             reader = searcher.reader()
             q, filters = self._query_and_filters(lease, query, issuer, since, until)
-            results = _run(searcher, q, filters, sort, offset + limit, collapse)
+            results = run(searcher, q, filters, sort, offset + limit, collapse)
             matcher = TermMatcher(expanded_highlight_terms(q, reader)) if snippets else None
             hits = tuple(
                 self._hit(searcher, h, rank, matcher, collapse)
                 for rank, h in enumerate(results[offset : offset + limit], start=offset + 1)
             )
             if facets:
-                total, issuers = _count(searcher, q, filters, collapse)
+                total, issuers = count_matches(searcher, q, filters, collapse)
             else:
                 total, issuers = len(hits), ()
             suggestion = suggest(query, reader)
@@ -335,12 +343,12 @@ class StatementIndex:
             id=stored["id"],
             title=title,
             issuer=stored.get("issuer", ""),
-            date=_iso(stored.get("date")),
+            date=iso_date(stored.get("date")),
             path=stored.get("path", ""),
             snippet=snippet.text,
             highlights=snippet.spans,
             title_highlights=title_spans,
-            duplicates=_duplicates(searcher, hit.docnum, stored) if collapse else (),
+            duplicates=duplicates(searcher, hit.docnum, stored) if collapse else (),
         )
 
     def timeline(
@@ -356,7 +364,7 @@ class StatementIndex:
 
         with self._searcher() as lease:
             q, filters = self._query_and_filters(lease, query, issuer, since, until)
-            dates = _matching_dates(lease.searcher, q, filters)
+            dates = matching_dates(lease.searcher, q, filters)
         first = since_date(since) if since is not None else None
         last = until_date(until) if until is not None else None
         return buckets(dates, first, last)
@@ -382,7 +390,7 @@ class StatementIndex:
             mask = Or([Term("id", release_id), Term("group", stored.get("group") or release_id)])
             search_args = {"mask": mask, "terms": False}
             if collapse:
-                results = _collapsed(searcher, q, search_args, limit)
+                results = collapsed(searcher, q, search_args, limit)
             else:
                 results = list(searcher.search(q, limit=limit, **search_args))
             matcher = TermMatcher(terms)
@@ -424,7 +432,7 @@ class StatementIndex:
                     if not dateless[docnum]:
                         dates.append(date_column[docnum])
             issuer_counts.pop("", None)
-            first, last = (_iso(min(dates)), _iso(max(dates))) if dates else (None, None)
+            first, last = (iso_date(min(dates)), iso_date(max(dates))) if dates else (None, None)
             segments = len(list(searcher.leaf_searchers()))
             releases = reader.doc_count()
         from .indexer import load_manifest
@@ -511,48 +519,6 @@ def _check_paging(limit: int, offset: int) -> int:
     return min(limit, MAX_LIMIT)
 
 
-def _run(searcher: Any, q: Any, filters: Any, sort: SortOrder, count: int, collapse: bool) -> list[Any]:
-    """The first `count` hits in order, at most one per near-duplicate group when collapsing."""
-    if filters is not None and not filters:
-        return []  # Whoosh would read an empty filter set as "no filter"
-    kwargs: dict[str, Any] = {"filter": filters, "terms": False}
-    if sort != "relevance":
-        from whoosh.sorting import FieldFacet, MultiFacet
-
-        newest = sort == "newest"
-        kwargs["sortedby"] = MultiFacet([FieldFacet("dateless"), FieldFacet("date", reverse=newest)])
-    if not collapse:
-        # A comprehension, not list(): list() asks Results for its length, which counts every match.
-        return [hit for hit in searcher.search(q, limit=count, **kwargs)]
-    return _collapsed(searcher, q, kwargs, count)
-
-
-def _collapsed(searcher: Any, q: Any, kwargs: dict[str, Any], count: int) -> list[Any]:
-    """Keep the first hit of each group in ranked order, fetching deeper until `count` are kept.
-
-    Whoosh's own `collapse=` scores every matching document (it cannot skip blocks), which made broad
-    queries several times slower; near-duplicates are rare among top hits, so one fetch almost always
-    suffices here and the top-k optimisations stay on.
-    """
-    groups = searcher.reader().column_reader("group")
-    depth = count
-    while True:
-        results = searcher.search(q, limit=depth, **kwargs)
-        seen: set[str] = set()
-        kept = []
-        for hit in results:
-            group = groups[hit.docnum]
-            if group in seen:
-                continue
-            seen.add(group)
-            kept.append(hit)
-            if len(kept) == count:
-                return kept
-        if results.scored_length() < depth:
-            return kept
-        depth *= 4
-
-
 def _filter_docs(lease: _Lease, filters: Any) -> set[int]:
     """The releases a filter allows, as a set of document numbers, cached with the searcher.
 
@@ -562,101 +528,11 @@ def _filter_docs(lease: _Lease, filters: Any) -> set[int]:
     key = repr(filters)
     cached = lease.filters.get(key)
     if cached is None:
-        cached = _allowed(lease.searcher, filters)
+        cached = allowed_docs(lease.searcher, filters)
         if len(lease.filters) >= FILTER_CACHE_SIZE:
             lease.filters.clear()
         lease.filters[key] = cached
     return cached
-
-
-def _allowed(searcher: Any, filters: Any) -> set[int]:
-    from whoosh.query import And, DateRange, NullQuery
-
-    if isinstance(filters, type(NullQuery)):  # an issuer filter that matches no issuer
-        return set()
-    if isinstance(filters, And):
-        parts = [_allowed(searcher, sub) for sub in filters.subqueries]
-        return set.intersection(*parts)
-    if isinstance(filters, DateRange) and filters.fieldname == "date":
-        return _dated_between(searcher, filters.startdate, filters.enddate)
-    return set(searcher.docs_for_query(filters))
-
-
-def _dated_between(searcher: Any, start: datetime | None, end: datetime | None) -> set[int]:
-    """Releases with a date in [start, end] (None: open), from the date column of each segment."""
-    from whoosh.util.times import datetime_to_long
-
-    low = datetime_to_long(start) if start is not None else None
-    high = datetime_to_long(end) if end is not None else None
-    found: set[int] = set()
-    for sub, offset in searcher.leaf_searchers():
-        reader = sub.reader()
-        dates = reader.column_reader("date", translate=False)
-        dateless = reader.column_reader("dateless")
-        for docnum in reader.all_doc_ids():
-            value = dates[docnum]
-            if dateless[docnum] or (low is not None and value < low) or (high is not None and value > high):
-                continue
-            found.add(docnum + offset)
-    return found
-
-
-def _leaf_matches(searcher: Any, q: Any, filters: Any) -> Iterator[tuple[Any, list[int]]]:
-    """Each segment's reader with the (segment-local) numbers of its matching releases; no scoring."""
-    allowed = filters
-    for sub, offset in searcher.leaf_searchers():
-        docs = q.docs(sub)
-        if allowed is not None:
-            docs = (d for d in docs if d + offset in allowed)
-        yield sub.reader(), list(docs)
-
-
-def _count(searcher: Any, q: Any, filters: Any, collapse: bool) -> tuple[int, tuple[IssuerCount, ...]]:
-    """Matches over the whole result set (groups when collapsing) and issuer counts."""
-    issuer_counts: Counter[str] = Counter()
-    groups: set[str] = set()
-    matches = 0
-    for reader, docs in _leaf_matches(searcher, q, filters):
-        issuers = reader.column_reader("issuer_key")
-        matches += len(docs)
-        issuer_counts.update(issuers[d] for d in docs)
-        if collapse:
-            group_column = reader.column_reader("group")
-            groups.update(group_column[d] for d in docs)
-    issuer_counts.pop("", None)
-    total = len(groups) if collapse else matches
-    return total, tuple(IssuerCount(i, c) for i, c in issuer_counts.most_common())
-
-
-def _matching_dates(searcher: Any, q: Any, filters: Any) -> list[date]:
-    out: list[date] = []
-    for reader, docs in _leaf_matches(searcher, q, filters):
-        dates = reader.column_reader("date")
-        dateless = reader.column_reader("dateless")
-        out.extend(dates[d].date() for d in docs if not dateless[d])
-    return out
-
-
-def _duplicates(searcher: Any, docnum: int, stored: dict[str, Any]) -> tuple[Duplicate, ...]:
-    from whoosh.query import Term
-
-    group = stored.get("group")
-    if not group:
-        return ()
-    others = [d for d in searcher.docs_for_query(Term("group", group)) if d != docnum]
-    out = []
-    for other in sorted(others):
-        fields = searcher.stored_fields(other)
-        out.append(Duplicate(fields["id"], fields.get("issuer", ""), _iso(fields.get("date"))))
-    return tuple(out)
-
-
-def _iso(value: Any) -> str | None:
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return None
 
 
 def _release_from_stored(stored: dict[str, Any]) -> Release:
