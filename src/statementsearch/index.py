@@ -15,7 +15,6 @@ import os
 import threading
 import time
 import weakref
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,7 +33,6 @@ from .highlight import Snippet, TermMatcher, make_snippet
 from .models import (
     Hit,
     IndexStats,
-    IssuerCount,
     Release,
     SearchResult,
     TimelineBucket,
@@ -417,24 +415,14 @@ class StatementIndex:
 
     def stats(self, top: int = 10) -> IndexStats:
         """Counts and ranges that describe the index."""
+        from whoosh.query import Every
+
         with self._searcher() as lease:
             searcher = lease.searcher
-            reader = searcher.reader()
-            issuer_counts: Counter[str] = Counter()
-            dates: list[datetime] = []
-            for sub, _offset in searcher.leaf_searchers():
-                sub_reader = sub.reader()
-                issuers = sub_reader.column_reader("issuer_key")
-                date_column = sub_reader.column_reader("date")
-                dateless = sub_reader.column_reader("dateless")
-                for docnum in sub_reader.all_doc_ids():
-                    issuer_counts[issuers[docnum]] += 1
-                    if not dateless[docnum]:
-                        dates.append(date_column[docnum])
-            issuer_counts.pop("", None)
-            first, last = (iso_date(min(dates)), iso_date(max(dates))) if dates else (None, None)
+            releases, issuer_counts = count_matches(searcher, Every(), None, collapse=False)
+            dates = matching_dates(searcher, Every(), None)
             segments = len(list(searcher.leaf_searchers()))
-            releases = reader.doc_count()
+        first, last = (min(dates).isoformat(), max(dates).isoformat()) if dates else (None, None)
         from .indexer import load_manifest
 
         files = len(load_manifest(self._ix))
@@ -442,7 +430,7 @@ class StatementIndex:
             releases=releases,
             files=files,
             issuers=len(issuer_counts),
-            top_issuers=tuple(IssuerCount(i, c) for i, c in issuer_counts.most_common(top)),
+            top_issuers=issuer_counts[:top],
             first_date=first,
             last_date=last,
             size_bytes=sum(p.stat().st_size for p in self.path.iterdir() if p.is_file()),
