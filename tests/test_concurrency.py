@@ -255,3 +255,26 @@ def test_cli_search_while_another_process_commits(place: Path, commit_at_toc_ope
     code, stderr = cli("search", "statement", *locations(place))
     assert commit_at_toc_open
     assert code == 0, stderr
+
+
+def test_a_writer_that_has_not_yet_written_its_pid_is_still_named(tmp_path: Path) -> None:
+    """The window between another writer's flock and its pid landing in the file: wait for the pid."""
+    import fcntl
+    import threading
+
+    from statementsearch.errors import IndexLockedError
+    from statementsearch.indexer import writer_lock
+
+    with open(tmp_path / LOCK_FILE, "a+", encoding="ascii") as other:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held, pid not written yet
+
+        def write_pid_late() -> None:
+            time.sleep(0.3)
+            other.write("424242 2026-01-01T00:00:00\n")
+            other.flush()
+
+        late = threading.Thread(target=write_pid_late)
+        late.start()
+        with pytest.raises(IndexLockedError, match="process 424242"), writer_lock(tmp_path):
+            pass
+        late.join()

@@ -128,6 +128,9 @@ def _lock_owner(handle: TextIO) -> int | None:
     return int(first[0]) if first and first[0].isdigit() else None
 
 
+_PID_GRACE_SECONDS = 2.0
+
+
 @contextlib.contextmanager
 def writer_lock(
     index_dir: Path, wait: float = 0.0, notice: Callable[[str], None] | None = None
@@ -152,8 +155,14 @@ def writer_lock(
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if now >= deadline:
                     owner = _lock_owner(handle)
+                    # The holder writes its pid just after taking the lock (or has just cleared it on
+                    # its way out): give it a moment rather than name no one or fail a free lock.
+                    if owner is None and now < deadline + _PID_GRACE_SECONDS:
+                        time.sleep(0.02)
+                        continue
                     who = f"process {owner}" if owner else "another process"
                     raise IndexLockedError(
                         f"index {index_dir} is being written by {who}; "
