@@ -21,7 +21,6 @@ MAX_FRAGMENTS = 2
 # Windows tried around the first matches; later ones rarely beat them and cost time on long bodies.
 MAX_CANDIDATE_WINDOWS = 50
 FRAGMENT_SEPARATOR = " … "
-_SPACE = re.compile(r"\s+")
 
 Span = tuple[int, int]
 
@@ -71,7 +70,8 @@ def _candidate_prefix(term: str) -> str:
 
 
 def normalise_space(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
+    """Runs of whitespace as one space, ends trimmed (`str.split` does it at C speed, ~4x a regex)."""
+    return " ".join(text.split())
 
 
 def make_snippet(text: str, matcher: TermMatcher, width: int = SNIPPET_CHARS) -> Snippet:

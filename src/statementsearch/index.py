@@ -50,7 +50,9 @@ from .query import (
     parse_query,
     suggest,
 )
+from .ranking import Ranker
 from .searching import (
+    Ranked,
     SortOrder,
     allowed_docs,
     collapsed,
@@ -59,6 +61,7 @@ from .searching import (
     iso_date,
     matching_dates,
     run,
+    whoosh_top,
 )
 
 MARKER_FILE = "statementsearch.json"
@@ -86,6 +89,13 @@ class _Lease:
     users: int = 0
     issuers: list[str] | None = field(default=None)
     filters: dict[str, set[int]] = field(default_factory=dict)
+    ranker: Ranker | None = None
+
+    def ranking(self) -> Ranker:
+        """This searcher's ranker (made on first use: it reads each segment's length norms)."""
+        if self.ranker is None:
+            self.ranker = Ranker(self.searcher)
+        return self.ranker
 
 
 class StatementIndex:
@@ -289,14 +299,14 @@ class StatementIndex:
             searcher = lease.searcher
             reader = searcher.reader()
             q, filters = self._query_and_filters(lease, query, issuer, since, until)
-            results = run(searcher, q, filters, sort, offset + limit, collapse)
+            results = run(searcher, q, filters, sort, offset + limit, collapse, lease.ranking())
             matcher = TermMatcher(expanded_highlight_terms(q, reader)) if snippets else None
             hits = tuple(
                 self._hit(searcher, h, rank, matcher, collapse)
                 for rank, h in enumerate(results[offset : offset + limit], start=offset + 1)
             )
             if facets:
-                total, issuers = count_matches(searcher, q, filters, collapse)
+                total, issuers = count_matches(searcher, q, filters, collapse, lease.ranking())
             else:
                 total, issuers = len(hits), ()
             suggestion = suggest(query, reader)
@@ -325,8 +335,11 @@ class StatementIndex:
         q = parse_query(query, self._parser, lease.searcher.reader())
         return q, (_filter_docs(lease, filters) if filters is not None else None)
 
-    def _hit(self, searcher: Any, hit: Any, rank: int, matcher: TermMatcher | None, collapse: bool) -> Hit:
-        stored = hit.fields()
+    def _hit(
+        self, searcher: Any, ranked: Ranked, rank: int, matcher: TermMatcher | None, collapse: bool
+    ) -> Hit:
+        docnum, score = ranked
+        stored = searcher.stored_fields(docnum)
         title = stored.get("title", "")
         title_spans: tuple[tuple[int, int], ...] = ()
         if matcher is None:
@@ -334,10 +347,9 @@ class StatementIndex:
         else:
             snippet = make_snippet(stored.get("body", "") or title, matcher)
             title_spans = tuple(matcher.spans(title))
-        score = hit.score if isinstance(hit.score, float) else 0.0
         return Hit(
             rank=rank,
-            score=round(score, 4),
+            score=round(score or 0.0, 4),
             id=stored["id"],
             title=title,
             issuer=stored.get("issuer", ""),
@@ -346,7 +358,7 @@ class StatementIndex:
             snippet=snippet.text,
             highlights=snippet.spans,
             title_highlights=title_spans,
-            duplicates=duplicates(searcher, hit.docnum, stored) if collapse else (),
+            duplicates=duplicates(searcher, docnum, stored) if collapse else (),
         )
 
     def timeline(
@@ -362,7 +374,7 @@ class StatementIndex:
 
         with self._searcher() as lease:
             q, filters = self._query_and_filters(lease, query, issuer, since, until)
-            dates = matching_dates(lease.searcher, q, filters)
+            dates = matching_dates(lease.searcher, q, filters, lease.ranking())
         first = since_date(since) if since is not None else None
         last = until_date(until) if until is not None else None
         return buckets(dates, first, last)
@@ -386,11 +398,8 @@ class StatementIndex:
                 return SearchResult(query=f"similar:{release_id}", total=0, hits=())
             q = Or([Term(field, t) for t in terms])
             mask = Or([Term("id", release_id), Term("group", stored.get("group") or release_id)])
-            search_args = {"mask": mask, "terms": False}
-            if collapse:
-                results = collapsed(searcher, q, search_args, limit)
-            else:
-                results = list(searcher.search(q, limit=limit, **search_args))
+            top = whoosh_top(searcher, q, {"mask": mask, "terms": False})
+            results = collapsed(searcher, top, limit) if collapse else top(limit)
             matcher = TermMatcher(terms)
             hits = tuple(
                 self._hit(searcher, h, rank, matcher, collapse) for rank, h in enumerate(results, start=1)

@@ -6,32 +6,86 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 
 from .models import Duplicate, IssuerCount
+from .ranking import Ranker, plan_for
 
 SortOrder = Literal["relevance", "newest", "oldest"]
 
 
-def run(searcher: Any, q: Any, filters: Any, sort: SortOrder, count: int, collapse: bool) -> list[Any]:
+def _fix_whoosh_andnot() -> None:
+    """Whoosh's `AndNotMatcher` checks its first document against the excluded words only when the
+    excluded list starts on that very document: when it starts earlier, `a -b` returns a first `a`
+    that holds `b` (whoosh-community/whoosh#419, still in whoosh3). Check it whenever both are active.
+    """
+    from whoosh.matching.binary import AndNotMatcher
+
+    def find_first(self: Any) -> None:
+        if self.a.is_active() and self.b.is_active():
+            self._find_next()
+
+    AndNotMatcher._find_first = find_first
+
+
+_fix_whoosh_andnot()
+
+
+Ranked = tuple[int, float | None]
+"""A hit as its document number and score (None when sorted by date)."""
+TopFunction = Callable[[int], list[Ranked]]
+
+
+def run(
+    searcher: Any,
+    q: Any,
+    filters: Any,
+    sort: SortOrder,
+    count: int,
+    collapse: bool,
+    ranker: Ranker | None = None,
+) -> list[Ranked]:
     """The first `count` hits in order, at most one per near-duplicate group when collapsing."""
     if filters is not None and not filters:
         return []  # Whoosh would read an empty filter set as "no filter"
+    top = _top_function(searcher, q, filters, sort, ranker)
+    return collapsed(searcher, top, count) if collapse else top(count)
+
+
+def _top_function(searcher: Any, q: Any, filters: Any, sort: SortOrder, ranker: Ranker | None) -> TopFunction:
+    """How to fetch the first N hits: by `ranking` for plain words in relevance order, else by Whoosh."""
+    plan = plan_for(q) if ranker is not None and sort == "relevance" else None
     kwargs: dict[str, Any] = {"filter": filters, "terms": False}
     if sort != "relevance":
         from whoosh.sorting import FieldFacet, MultiFacet
 
         newest = sort == "newest"
         kwargs["sortedby"] = MultiFacet([FieldFacet("dateless"), FieldFacet("date", reverse=newest)])
-    if not collapse:
+    by_whoosh = whoosh_top(searcher, q, kwargs)
+    if plan is None or ranker is None:
+        return by_whoosh
+
+    def by_ranking(depth: int) -> list[Ranked]:
+        ranked = ranker.top(plan, depth, filters)
+        return by_whoosh(depth) if ranked is None else list(ranked)
+
+    return by_ranking
+
+
+def whoosh_top(searcher: Any, q: Any, kwargs: dict[str, Any]) -> TopFunction:
+    def top(depth: int) -> list[Ranked]:
         # A comprehension, not list(): list() asks Results for its length, which counts every match.
-        return [hit for hit in searcher.search(q, limit=count, **kwargs)]
-    return collapsed(searcher, q, kwargs, count)
+        return [
+            (hit.docnum, hit.score if isinstance(hit.score, float) else None)
+            for hit in searcher.search(q, limit=depth, **kwargs)
+        ]
+
+    return top
 
 
-def collapsed(searcher: Any, q: Any, kwargs: dict[str, Any], count: int) -> list[Any]:
+def collapsed(searcher: Any, top: TopFunction, count: int) -> list[Ranked]:
     """Keep the first hit of each group in ranked order, fetching deeper until `count` are kept.
 
     Whoosh's own `collapse=` scores every matching document (it cannot skip blocks), which made broad
@@ -41,18 +95,18 @@ def collapsed(searcher: Any, q: Any, kwargs: dict[str, Any], count: int) -> list
     groups = searcher.reader().column_reader("group")
     depth = count
     while True:
-        results = searcher.search(q, limit=depth, **kwargs)
+        results = top(depth)
         seen: set[str] = set()
         kept = []
-        for hit in results:
-            group = groups[hit.docnum]
+        for ranked in results:
+            group = groups[ranked[0]]
             if group in seen:
                 continue
             seen.add(group)
-            kept.append(hit)
+            kept.append(ranked)
             if len(kept) == count:
                 return kept
-        if results.scored_length() < depth:
+        if len(results) < depth:
             return kept
         depth *= 4
 
@@ -89,22 +143,32 @@ def dated_between(searcher: Any, start: datetime | None, end: datetime | None) -
     return found
 
 
-def leaf_matches(searcher: Any, q: Any, filters: Any) -> Iterator[tuple[Any, list[int]]]:
+def leaf_matches(
+    searcher: Any, q: Any, filters: Any, ranker: Ranker | None = None
+) -> list[tuple[Any, list[int]]]:
     """Each segment's reader with the (segment-local) numbers of its matching releases; no scoring."""
-    allowed = filters
+    plan = plan_for(q) if ranker is not None else None
+    if ranker is not None and plan is not None:
+        found = ranker.leaf_matches(plan, filters)
+        if found is not None:
+            return found
+    out = []
     for sub, offset in searcher.leaf_searchers():
         docs = q.docs(sub)
-        if allowed is not None:
-            docs = (d for d in docs if d + offset in allowed)
-        yield sub.reader(), list(docs)
+        if filters is not None:
+            docs = (d for d in docs if d + offset in filters)
+        out.append((sub.reader(), list(docs)))
+    return out
 
 
-def count_matches(searcher: Any, q: Any, filters: Any, collapse: bool) -> tuple[int, tuple[IssuerCount, ...]]:
+def count_matches(
+    searcher: Any, q: Any, filters: Any, collapse: bool, ranker: Ranker | None = None
+) -> tuple[int, tuple[IssuerCount, ...]]:
     """Matches over the whole result set (groups when collapsing) and issuer counts."""
     issuer_counts: Counter[str] = Counter()
     groups: set[str] = set()
     matches = 0
-    for reader, docs in leaf_matches(searcher, q, filters):
+    for reader, docs in leaf_matches(searcher, q, filters, ranker):
         issuers = reader.column_reader("issuer_key")
         matches += len(docs)
         issuer_counts.update(issuers[d] for d in docs)
@@ -116,9 +180,9 @@ def count_matches(searcher: Any, q: Any, filters: Any, collapse: bool) -> tuple[
     return total, tuple(IssuerCount(i, c) for i, c in issuer_counts.most_common())
 
 
-def matching_dates(searcher: Any, q: Any, filters: Any) -> list[date]:
+def matching_dates(searcher: Any, q: Any, filters: Any, ranker: Ranker | None = None) -> list[date]:
     out: list[date] = []
-    for reader, docs in leaf_matches(searcher, q, filters):
+    for reader, docs in leaf_matches(searcher, q, filters, ranker):
         dates = reader.column_reader("date")
         dateless = reader.column_reader("dateless")
         out.extend(dates[d].date() for d in docs if not dateless[d])
@@ -129,7 +193,8 @@ def duplicates(searcher: Any, docnum: int, stored: dict[str, Any]) -> tuple[Dupl
     from whoosh.query import Term
 
     group = stored.get("group")
-    if not group:
+    # Most releases are alone in their group: the term's frequency says so without reading postings.
+    if not group or searcher.doc_frequency("group", group) < 2:
         return ()
     others = [d for d in searcher.docs_for_query(Term("group", group)) if d != docnum]
     out = []

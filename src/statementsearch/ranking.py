@@ -1,0 +1,446 @@
+"""Ranking keyword queries straight from Whoosh's posting blocks, with the same BM25F scores.
+
+Whoosh ranks through a tree of matcher objects: several Python calls per posting per query word, and on
+the corpus its block skipping rarely fired, so that tree was most of our query time (BENCHMARKS.md).
+Most queries are plain words, though: every word required (short queries), any word counted (long ones),
+maybe `issuer:word` or some `-word`s. Those are ranked here a block at a time: a block's postings are
+decoded in one go and scored against a per-document table of length norms, and a block whose best
+possible score cannot enter the top k is never decoded (block-max, exact). Anything else (phrases,
+wildcards, fuzzy terms, sorting by date) is left to Whoosh: `plan_for` says which.
+
+The scores are the ones Whoosh's `BM25FScorer` computes, by the same arithmetic (tests compare both
+paths on the same index), so the choice of path never changes a ranking.
+"""
+
+from __future__ import annotations
+
+import heapq
+import zlib
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from itertools import accumulate
+from pickle import loads
+from typing import Any
+
+from whoosh import query as wq
+
+from .schema import BM25_B, BM25_K1
+
+# The fields whose words are ranked here: Whoosh TEXT fields, scored by BM25F with their lengths.
+RANKED_FIELDS = frozenset({"text", "title", "issuer"})
+_K1_PLUS_1 = BM25_K1 + 1
+_TOLERANCE = 1 + 1e-6
+"""A block's bound uses its max weight as stored (float64) while postings hold float32 weights: the
+bound is widened by this factor so that rounding can never skip a block that holds a top hit."""
+
+
+@dataclass(frozen=True)
+class Word:
+    field: str
+    text: str
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A query reduced to words: all of `required`, or any of `optional` when nothing is required,
+    and none of `excluded`; the words of each of `phrases` (all required too) next to each other."""
+
+    required: tuple[Word, ...] = ()
+    optional: tuple[Word, ...] = ()
+    excluded: tuple[Word, ...] = ()
+    phrases: tuple[tuple[Word, ...], ...] = ()
+
+
+def plan_for(q: Any) -> Plan | None:
+    """The plan of a query made only of words, "exact phrases", AND, OR and NOT; None for anything else."""
+    if isinstance(q, wq.AndNot):
+        positive, negative = plan_for(q.a), _any_words(q.b)
+        if positive is None or negative is None or q.boost != 1.0:
+            return None
+        return Plan(positive.required, positive.optional, positive.excluded + negative, positive.phrases)
+    parts = q.subqueries if type(q) is wq.And and q.boost == 1.0 else [q]
+    if all(_is_word(part) or _is_phrase(part) for part in parts):
+        phrases = tuple(tuple(Word(p.fieldname, w) for w in p.words) for p in parts if _is_phrase(p))
+        required = tuple(
+            w for part in parts for w in (_phrase_words(part) if _is_phrase(part) else [_word(part)])
+        )
+        return Plan(required=required, phrases=phrases)
+    words = _any_words(q)
+    return Plan(optional=words) if words is not None and type(q) is wq.Or else None
+
+
+def _is_phrase(q: Any) -> bool:
+    """A phrase as Whoosh's `Phrase` matches it: its words in order at consecutive positions, scored
+    as the sum of its words' scores."""
+    return (
+        type(q) is wq.Phrase
+        and q.fieldname in RANKED_FIELDS
+        and q.slop == 1
+        and q.boost == 1.0
+        and len(q.words) > 0
+        and all(isinstance(word, str) for word in q.words)
+    )
+
+
+def _phrase_words(q: Any) -> list[Word]:
+    return [Word(q.fieldname, word) for word in q.words]
+
+
+def _is_word(q: Any) -> bool:
+    return type(q) is wq.Term and q.fieldname in RANKED_FIELDS and isinstance(q.text, str)
+
+
+def _word(q: Any) -> Word:
+    return Word(q.fieldname, q.text, q.boost)
+
+
+def _any_words(q: Any) -> tuple[Word, ...] | None:
+    """The words of a query that matches any of them: one word, or a plain OR of words."""
+    if _is_word(q):
+        return (_word(q),)
+    if type(q) is wq.Or and q.boost == 1.0 and q.scale is None and all(_is_word(s) for s in q.subqueries):
+        return tuple(_word(sub) for sub in q.subqueries)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- blocks
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block of a posting list as its header tells it: enough to bound it and to decode it later."""
+
+    max_id: int
+    max_weight: float
+    min_length: float
+    count: int
+    data: tuple[Any, ...]  # (postfile, data offset, data length, compressed)
+    inline: tuple[list[int], Any, Any] | None = None  # (ids, weights, values) of a list kept in its term
+
+
+def _blocks(reader: Any, word: Word) -> list[_Block] | None:
+    """The blocks of a word's postings in one segment ([] when absent); None for a layout not known here."""
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+    from whoosh.matching import ListMatcher
+
+    text = word.text.encode("utf-8")
+    if (word.field, text) not in reader:
+        return []
+    matcher = reader._terms.matcher(word.field, text, reader.schema[word.field].format)
+    if isinstance(matcher, ListMatcher):  # a posting list short enough to be kept in the term's info
+        info = reader.term_info(word.field, text)
+        ids = list(matcher._ids)
+        weights = [1.0] * len(ids) if matcher._weights is None else list(matcher._weights)
+        inline = (ids, weights, list(matcher._values))
+        return [_Block(ids[-1], info.max_weight(), info.min_length(), len(ids), (), inline)]
+    if type(matcher) is not W3LeafMatcher or matcher._byteids:
+        return None
+    blocks = []
+    while matcher.is_active():
+        m = matcher
+        extent = (m._postfile, m._dataoffset, m._nextoffset - m._dataoffset, m._compression)
+        blocks.append(_Block(m._maxid, m._maxweight, m._minlength, m._blocklength, extent))
+        m._next_block()
+    return blocks
+
+
+_VALUES_START = b"(c_codecs\nencode\n"
+"""Where a block's pickled (ids, weights, values) reaches its values: Whoosh pickles it with protocol 2,
+which writes each posting's encoded positions as a call to `_codecs.encode`. Unpickling those is ~90% of
+a block's decoding time, and ranking needs only ids and weights."""
+
+
+def _decode(block: _Block) -> tuple[list[int], Any]:
+    """A block's document numbers and weights, without unpickling its positions when it can."""
+    if block.inline is not None:
+        return block.inline[0], block.inline[1]
+    raw = _block_bytes(block)
+    cut = raw.find(_VALUES_START)
+    if cut > 0:
+        try:
+            ids, weights, _ = loads(raw[:cut] + b"N\x87.")  # (ids, weights, None)
+        except Exception:  # the pattern was not where the values start: read the whole block
+            ids = None
+        if isinstance(ids, tuple) and len(ids) == block.count:
+            return _expand(block, ids, weights)
+    ids, weights, _ = loads(raw)[:3]
+    return _expand(block, ids, weights)
+
+
+def _block_bytes(block: _Block) -> bytes:
+    postfile, offset, length, compressed = block.data
+    raw = postfile.get(offset, length)
+    return zlib.decompress(raw) if compressed else bytes(raw)
+
+
+def _expand(block: _Block, ids: Any, weights: Any) -> tuple[list[int], Any]:
+    """Undo Whoosh's block minifying: delta-coded ids, weights None (all 1) or one float for all."""
+    if weights is None:
+        weights = [1.0] * block.count
+    elif isinstance(weights, float):
+        weights = [weights] * block.count
+    return list(accumulate(ids)), weights
+
+
+def _decode_all(block: _Block) -> tuple[list[int], Any, Any]:
+    """A block's document numbers, weights and values (the postings' encoded positions)."""
+    if block.inline is not None:
+        return block.inline
+    ids, weights, values = loads(_block_bytes(block))[:3]
+    return *_expand(block, ids, weights), values
+
+
+def _bm25(idf: float, boost: float, weight: float, norm: float) -> float:
+    """One word's share of a score, as Whoosh's `bm25()` times the word's boost computes it."""
+    score = idf * ((weight * _K1_PLUS_1) / (weight + norm))
+    return score * boost if boost != 1.0 else score
+
+
+def _offer(heap: list[tuple[float, int]], k: int, score: float, docnum: int) -> None:
+    """Keep `heap` the k best (score, -docnum) pairs: ties go to the lower document, as in Whoosh."""
+    item = (score, -docnum)
+    if len(heap) < k:
+        heapq.heappush(heap, item)
+    elif item > heap[0]:
+        heapq.heapreplace(heap, item)
+
+
+# --------------------------------------------------------------------------------------------- ranking
+
+
+@dataclass
+class _Segment:
+    reader: Any
+    offset: int
+    deleted: frozenset[int]
+    norms: dict[str, list[float]] = field(default_factory=dict)  # per field, per document
+
+
+class Ranker:
+    """Ranks plans on one searcher (one per lease: it caches each segment's length norms)."""
+
+    def __init__(self, searcher: Any) -> None:
+        self._searcher = searcher
+        self._segments: list[_Segment] | None = None
+        self._avgfl: dict[str, float] = {}
+
+    def top(self, plan: Plan, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]] | None:
+        """The k best (document, score) pairs, best first; None when the index layout is not one this
+        module reads (then Whoosh ranks)."""
+        heap: list[tuple[float, int]] = []
+        for segment in self._all_segments():
+            if len(plan.required) == 1 and not plan.excluded:
+                if not self._top_one_word(segment, plan.required[0], k, allowed, heap):
+                    return None
+                continue
+            scores = self._scores(segment, plan, allowed, check_phrases=False)
+            if scores is None:
+                return None
+            phrases = _Phrases(segment, plan.phrases) if plan.phrases else None
+            # Best first, so that phrases are checked only for documents that can still make the top k.
+            for local, score in sorted(scores.items(), key=lambda item: (-item[1], item[0])):
+                docnum = local + segment.offset
+                if len(heap) == k and (score, -docnum) < heap[0]:
+                    break
+                if phrases is None or phrases.hold(local):
+                    _offer(heap, k, score, docnum)
+        return [(-negdoc, score) for score, negdoc in sorted(heap, reverse=True)]
+
+    def leaf_matches(self, plan: Plan, allowed: set[int] | None = None) -> list[tuple[Any, list[int]]] | None:
+        """Each segment's reader with the (segment-local) numbers of its matches, for counts and facets;
+        None as in `top`."""
+        found = []
+        for segment in self._all_segments():
+            scores = self._scores(segment, plan, allowed)
+            if scores is None:
+                return None
+            found.append((segment.reader, sorted(scores)))
+        return found
+
+    # -- statistics
+
+    def _all_segments(self) -> list[_Segment]:
+        if self._segments is None:
+            readers = [(s.reader(), offset) for s, offset in self._searcher.leaf_searchers()]
+            # An empty index has one empty reader of another kind: it has nothing to rank.
+            self._segments = [_Segment(r, o, r.deleted_docs_set) for r, o in readers if r.doc_count_all()]
+        return self._segments
+
+    def _norm(self, name: str, length: float) -> float:
+        """BM25's length normalisation, written as Whoosh's `bm25()` computes it (same float results)."""
+        if name not in self._avgfl:
+            self._avgfl[name] = self._searcher.avg_field_length(name) or 1
+        return BM25_K1 * ((1 - BM25_B) + BM25_B * length / self._avgfl[name])
+
+    def _norms(self, segment: _Segment, name: str) -> list[float]:
+        """Each document's length norm in a field, read once per segment from its lengths column."""
+        norms = segment.norms.get(name)
+        if norms is None:
+            from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+            from whoosh.util.numeric import byte_to_length
+
+            table = [self._norm(name, byte_to_length(b)) for b in range(256)]
+            lengths = segment.reader._perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
+            count = segment.reader.doc_count_all()
+            norms = [table[lengths[d]] for d in range(count)] if lengths is not None else [table[0]] * count
+            segment.norms[name] = norms
+        return norms
+
+    def _idf(self, word: Word) -> float:
+        return float(self._searcher.idf(word.field, word.text))
+
+    # -- one segment
+
+    def _top_one_word(
+        self, segment: _Segment, word: Word, k: int, allowed: set[int] | None, heap: list[tuple[float, int]]
+    ) -> bool:
+        """Block-max top-k for one word: blocks in order of their best possible score, stopping when
+        the next block's best cannot beat the k-th hit."""
+        blocks = _blocks(segment.reader, word)
+        if blocks is None:
+            return False
+        idf, boost, norms, offset = (
+            self._idf(word),
+            word.boost,
+            self._norms(segment, word.field),
+            segment.offset,
+        )
+        bounds = [
+            _bm25(idf, boost, b.max_weight, self._norm(word.field, b.min_length)) * _TOLERANCE for b in blocks
+        ]
+        deleted = segment.deleted
+        for bound, block in sorted(zip(bounds, blocks, strict=True), key=lambda pair: -pair[0]):
+            if len(heap) == k and bound < heap[0][0]:
+                break
+            ids, weights = _decode(block)
+            for local, w in zip(ids, weights, strict=True):
+                score = _bm25(idf, boost, w, norms[local])
+                if len(heap) < k or score >= heap[0][0]:
+                    docnum = local + offset
+                    if local not in deleted and (allowed is None or docnum in allowed):
+                        _offer(heap, k, score, docnum)
+        return True
+
+    def _scores(
+        self, segment: _Segment, plan: Plan, allowed: set[int] | None, check_phrases: bool = True
+    ) -> dict[int, float] | None:
+        """Every match of the plan in a segment with its score (segment-local document numbers); with
+        `check_phrases` false, phrases are only required to have all their words (the caller checks)."""
+        if plan.required:
+            local = self._all_of(segment, plan.required)
+        else:
+            local = self._any_of(segment, plan.optional)
+        excluded = self._any_of(segment, plan.excluded)
+        if (
+            local is None
+            or excluded is None
+            or any(_blocks(segment.reader, w) is None for p in plan.phrases for w in p)
+        ):
+            return None
+        dropped = segment.deleted | excluded.keys()
+        offset = segment.offset
+        kept = {
+            d: s for d, s in local.items() if d not in dropped and (allowed is None or d + offset in allowed)
+        }
+        if plan.phrases and check_phrases:
+            phrases = _Phrases(segment, plan.phrases)
+            kept = {d: s for d, s in kept.items() if phrases.hold(d)}
+        return kept
+
+    def _contributions(self, segment: _Segment, word: Word, ids: list[int], weights: Any) -> list[float]:
+        idf, boost, norms = self._idf(word), word.boost, self._norms(segment, word.field)
+        return [_bm25(idf, boost, w, norms[d]) for d, w in zip(ids, weights, strict=True)]
+
+    def _any_of(self, segment: _Segment, words: tuple[Word, ...]) -> dict[int, float] | None:
+        scores: dict[int, float] = {}
+        for word in words:
+            blocks = _blocks(segment.reader, word)
+            if blocks is None:
+                return None
+            for block in blocks:
+                ids, weights = _decode(block)
+                for d, s in zip(ids, self._contributions(segment, word, ids, weights), strict=True):
+                    scores[d] = scores.get(d, 0.0) + s
+        return scores
+
+    def _all_of(self, segment: _Segment, words: tuple[Word, ...]) -> dict[int, float] | None:
+        """Intersect the words' postings, rarest first; a later word's block is decoded only when it
+        may hold one of the documents still in the running."""
+        lists = []
+        for word in words:
+            blocks = _blocks(segment.reader, word)
+            if blocks is None:
+                return None
+            lists.append((sum(b.count for b in blocks), word, blocks))
+        lists.sort(key=lambda item: item[0])
+        _, first, blocks = lists[0]
+        scores: dict[int, float] = {}
+        for block in blocks:
+            ids, weights = _decode(block)
+            scores.update(zip(ids, self._contributions(segment, first, ids, weights), strict=True))
+        for _, word, blocks in lists[1:]:
+            if not scores:
+                break
+            scores = self._intersect(segment, scores, blocks, word)
+        return scores
+
+    def _intersect(
+        self, segment: _Segment, scores: dict[int, float], blocks: list[_Block], word: Word
+    ) -> dict[int, float]:
+        candidates = sorted(scores)
+        idf, boost, norms = self._idf(word), word.boost, self._norms(segment, word.field)
+        kept: dict[int, float] = {}
+        low = 0
+        for block in blocks:
+            start, end = bisect_left(candidates, low), bisect_right(candidates, block.max_id)
+            low = block.max_id + 1
+            if start == end:
+                continue
+            ids, weights = _decode(block)
+            here = dict(zip(ids, weights, strict=True))
+            for d in candidates[start:end]:
+                w = here.get(d)
+                if w is not None:
+                    kept[d] = scores[d] + _bm25(idf, boost, w, norms[d])
+        return kept
+
+
+class _Phrases:
+    """Checks that a document holds each phrase's words at consecutive positions (Whoosh's `Phrase`
+    with slop 1), decoding a word's blocks only when asked about a document in them, each once."""
+
+    def __init__(self, segment: _Segment, phrases: tuple[tuple[Word, ...], ...]) -> None:
+        self._phrases = phrases
+        self._reader = segment.reader
+        self._blocks: dict[Word, tuple[list[int], list[_Block]]] = {}
+        self._decoded: dict[tuple[Word, int], dict[int, Any]] = {}
+
+    def hold(self, doc: int) -> bool:
+        return all(self._holds(phrase, doc) for phrase in self._phrases)
+
+    def _holds(self, phrase: tuple[Word, ...], doc: int) -> bool:
+        starts = set(self._positions(phrase[0], doc))
+        for n, word in enumerate(phrase[1:], start=1):
+            if not starts:
+                return False
+            here = set(self._positions(word, doc))
+            starts = {p for p in starts if p + n in here}
+        return bool(starts)
+
+    def _positions(self, word: Word, doc: int) -> list[int]:
+        if word not in self._blocks:
+            blocks = _blocks(self._reader, word) or []
+            self._blocks[word] = ([b.max_id for b in blocks], blocks)
+        max_ids, blocks = self._blocks[word]
+        n = bisect_left(max_ids, doc)
+        if n == len(blocks):
+            return []
+        values = self._decoded.get((word, n))
+        if values is None:
+            ids, _, encoded = _decode_all(blocks[n])
+            values = self._decoded[(word, n)] = dict(zip(ids, encoded, strict=True))
+        value = values.get(doc)
+        if value is None:
+            return []
+        return self._reader.schema[word.field].format.decode_positions(value)  # type: ignore[no-any-return]
