@@ -158,3 +158,22 @@ def test_an_excluded_word_excludes_the_first_match_too(tmp_path: Path, query: st
         result = ix.search(query, collapse=False)
     assert [hit.id for hit in result.hits] == ["c.txt#1"]
     assert result.total == 1
+
+
+def test_a_searcher_does_not_copy_the_index_into_memory(ranked_ix: StatementIndex) -> None:
+    """whoosh3 wrapped each memory-mapped segment file in a BytesIO, a full copy per searcher (one per
+    thread); a search from a new thread must allocate far less than the index's size."""
+    import threading
+    import tracemalloc
+
+    size = sum(p.stat().st_size for p in ranked_ix.path.iterdir() if p.is_file())
+    tracemalloc.start()
+    try:
+        worker = threading.Thread(target=lambda: ranked_ix.search("senate"))
+        worker.start()
+        worker.join()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert size > 1_000_000
+    assert peak < size / 4, (peak, size)

@@ -77,6 +77,10 @@ DateLike = str | date | datetime | None
 def _whoosh_index() -> Any:
     from whoosh import index as whoosh_index
 
+    from . import whoosh_fixes
+
+    whoosh_fixes.apply()
+
     return whoosh_index
 
 

@@ -205,6 +205,19 @@ def _bm25(idf: float, boost: float, weight: float, norm: float) -> float:
     return score * boost if boost != 1.0 else score
 
 
+def _length_bytes(lengths: Any, count: int) -> bytes | list[int]:
+    """Each document's length byte (0 for none), read as one slice of the column's file when it is
+    Whoosh's one-byte numeric column (a call per document took ~0.1 s on 85,000 releases)."""
+    from whoosh.columns import NumericColumn
+
+    if lengths is None:
+        return bytes(count)
+    if type(lengths) is NumericColumn.Reader and lengths._typecode == "B":
+        stored = bytes(lengths._dbfile.get(lengths._basepos, min(lengths._count, count)))
+        return stored + bytes(count - len(stored))
+    return [lengths[d] for d in range(count)]
+
+
 def _scored(idf: float, boost: float, ids: list[int], weights: Any, norms: list[float]) -> list[float]:
     """`_bm25` over a block's postings, in one comprehension (a call per posting cost a fifth of ranking)."""
     scores = [idf * ((w * _K1_PLUS_1) / (w + norms[d])) for d, w in zip(ids, weights, strict=True)]
@@ -295,7 +308,7 @@ class Ranker:
             table = [self._norm(name, byte_to_length(b)) for b in range(256)]
             lengths = segment.reader._perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
             count = segment.reader.doc_count_all()
-            norms = [table[lengths[d]] for d in range(count)] if lengths is not None else [table[0]] * count
+            norms = [table[b] for b in _length_bytes(lengths, count)]
             segment.norms[name] = norms
         return norms
 

@@ -16,23 +16,6 @@ from .ranking import Ranker, plan_for
 SortOrder = Literal["relevance", "newest", "oldest"]
 
 
-def _fix_whoosh_andnot() -> None:
-    """Whoosh's `AndNotMatcher` checks its first document against the excluded words only when the
-    excluded list starts on that very document: when it starts earlier, `a -b` returns a first `a`
-    that holds `b` (whoosh-community/whoosh#419, still in whoosh3). Check it whenever both are active.
-    """
-    from whoosh.matching.binary import AndNotMatcher
-
-    def find_first(self: Any) -> None:
-        if self.a.is_active() and self.b.is_active():
-            self._find_next()
-
-    AndNotMatcher._find_first = find_first
-
-
-_fix_whoosh_andnot()
-
-
 Ranked = tuple[int, float | None]
 """A hit as its document number and score (None when sorted by date)."""
 TopFunction = Callable[[int], list[Ranked]]
