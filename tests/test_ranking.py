@@ -20,7 +20,7 @@ import pytest
 from statementsearch import StatementIndex
 from statementsearch.analysis import term_for
 from statementsearch.ranking import plan_for
-from statementsearch.searching import leaf_matches, whoosh_top
+from statementsearch.searching import _top_function, leaf_matches, whoosh_top
 
 LIMITS = (1, 10, 40)
 
@@ -114,6 +114,11 @@ def test_ranker_ranks_as_whoosh_does(ranked_ix: StatementIndex, filters: dict[st
                 assert ours is not None, text
                 theirs = whoosh_top(searcher, q, {"filter": allowed, "terms": False})(limit)
                 _same_ranking(ours, theirs)
+                for sort in ("newest", "oldest"):
+                    by_date = ranker.by_date(plan, limit, allowed, newest=sort == "newest")
+                    assert by_date is not None
+                    by_whoosh = _top_function(searcher, q, allowed, sort, None)(limit)  # Whoosh's sort
+                    assert [d for d, _ in by_date] == [d for d, _ in by_whoosh], (text, sort)
             ours_all = ranker.leaf_matches(plan, allowed)
             assert ours_all is not None
             theirs_all = leaf_matches(searcher, q, allowed)  # no ranker: Whoosh's matchers

@@ -243,6 +243,7 @@ class _Segment:
     deleted: frozenset[int]
     norms: dict[str, list[float]] = field(default_factory=dict)  # per field, per document
     blocks: dict[tuple[str, str], list[_Block] | None] = field(default_factory=dict)  # per word
+    dates: list[int | None] | None = None  # per document: its date as Whoosh stores it, or None when dateless
 
 
 class Ranker:
@@ -282,6 +283,35 @@ class Ranker:
                 return None
             found.append((segment.reader, sorted(scores)))
         return found
+
+    def by_date(
+        self, plan: Plan, k: int, allowed: set[int] | None = None, newest: bool = True
+    ) -> list[tuple[int, None]] | None:
+        """The first k matches by date (newest or oldest first; releases without a date last, ties by
+        document number), as Whoosh's sort on the `dateless` and `date` columns orders them; None as
+        in `top`."""
+        keyed = []
+        for segment in self._all_segments():
+            scores = self._scores(segment, plan, allowed)
+            if scores is None:
+                return None
+            dates, offset = self._dates(segment), segment.offset
+            for local in scores:
+                day = dates[local]
+                if day is None:
+                    keyed.append((True, 0, local + offset))
+                else:
+                    keyed.append((False, -day if newest else day, local + offset))
+        return [(docnum, None) for _, _, docnum in heapq.nsmallest(k, keyed)]
+
+    def _dates(self, segment: _Segment) -> list[int | None]:
+        """Each document's date (Whoosh's stored long) or None, read once per segment."""
+        if segment.dates is None:
+            reader = segment.reader
+            dates = reader.column_reader("date", translate=False)
+            dateless = reader.column_reader("dateless")
+            segment.dates = [None if dateless[d] else dates[d] for d in range(reader.doc_count_all())]
+        return segment.dates
 
     # -- statistics
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -38,8 +38,8 @@ def run(
 
 
 def _top_function(searcher: Any, q: Any, filters: Any, sort: SortOrder, ranker: Ranker | None) -> TopFunction:
-    """How to fetch the first N hits: by `ranking` for plain words in relevance order, else by Whoosh."""
-    plan = plan_for(q) if ranker is not None and sort == "relevance" else None
+    """How to fetch the first N hits: by `ranking` for plain words, else by Whoosh."""
+    plan = plan_for(q) if ranker is not None else None
     kwargs: dict[str, Any] = {"filter": filters, "terms": False}
     if sort != "relevance":
         from whoosh.sorting import FieldFacet, MultiFacet
@@ -51,7 +51,11 @@ def _top_function(searcher: Any, q: Any, filters: Any, sort: SortOrder, ranker: 
         return by_whoosh
 
     def by_ranking(depth: int) -> list[Ranked]:
-        ranked = ranker.top(plan, depth, filters)
+        ranked: Sequence[Ranked] | None
+        if sort == "relevance":
+            ranked = ranker.top(plan, depth, filters)
+        else:
+            ranked = ranker.by_date(plan, depth, filters, newest=sort == "newest")
         return by_whoosh(depth) if ranked is None else list(ranked)
 
     return by_ranking
