@@ -182,3 +182,29 @@ def test_a_searcher_does_not_copy_the_index_into_memory(ranked_ix: StatementInde
         tracemalloc.stop()
     assert size > 1_000_000
     assert peak < size / 4, (peak, size)
+
+
+def test_the_block_caches_stay_within_their_bounds(
+    ranked_ix: StatementIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiny cache limits: the caches are emptied when full, and rankings do not change."""
+    import statementsearch.ranking as ranking
+
+    queries = _queries(ranked_ix)[:40]
+    before = [[hit.id for hit in ranked_ix.search(q, limit=5).hits] for q in queries]
+    monkeypatch.setattr(ranking, "BLOCK_CACHE_BLOCKS", 3)
+    monkeypatch.setattr(ranking, "DECODED_CACHE_BLOCKS", 2)
+    with ranked_ix._searcher() as lease:
+        lease.ranker = None  # a new ranker, made under the small limits
+        ranker = lease.ranking()
+        for text in queries:
+            q, _ = ranked_ix._query_and_filters(lease, text, None, None, None)
+            plan = plan_for(q)
+            assert plan is not None
+            ranker.top(plan, 5)
+            assert len(ranker._decoded) <= 2
+            for segment in ranker._all_segments():
+                largest = max((len(b or ()) for b in segment.blocks.values()), default=0)
+                assert segment.cached_blocks <= max(3, largest)
+    after = [[hit.id for hit in ranked_ix.search(q, limit=5).hits] for q in queries]
+    assert after == before

@@ -33,10 +33,11 @@ from .schema import BM25_B, BM25_K1
 # The fields whose words are ranked here: Whoosh TEXT fields, scored by BM25F with their lengths.
 RANKED_FIELDS = frozenset({"text", "title", "issuer"})
 _K1_PLUS_1 = BM25_K1 + 1
-# Decoded blocks a searcher keeps (about 1.5 kB each: 12 MB at most).
+# Decoded blocks a searcher keeps (about 1.8 kB each: 15 MB at most).
 DECODED_CACHE_BLOCKS = 8192
-# Words whose block headers a searcher keeps (a few hundred bytes per block; about 10 MB at most here).
-BLOCK_CACHE_WORDS = 1024
+# Block headers a searcher keeps per segment (about 280 bytes each: 14 MB at most); a common word has
+# hundreds of blocks, a rare one a few.
+BLOCK_CACHE_BLOCKS = 50_000
 _TOLERANCE = 1 + 1e-6
 """A block's bound uses its max weight as stored (float64) while postings hold float32 weights: the
 bound is widened by this factor so that rounding can never skip a block that holds a top hit."""
@@ -115,7 +116,7 @@ def _any_words(q: Any) -> tuple[Word, ...] | None:
 # ---------------------------------------------------------------------------------------------- blocks
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Block:
     """One block of a posting list as its header tells it: enough to bound it and to decode it later."""
 
@@ -243,6 +244,7 @@ class _Segment:
     deleted: frozenset[int]
     norms: dict[str, list[float]] = field(default_factory=dict)  # per field, per document
     blocks: dict[tuple[str, str], list[_Block] | None] = field(default_factory=dict)  # per word
+    cached_blocks: int = 0  # how many block headers `blocks` holds
     dates: list[int | None] | None = None  # per document: its date as Whoosh stores it, or None when dateless
 
 
@@ -364,9 +366,12 @@ class Ranker:
         unpickle per block, and a query (or the next one, refining it) asks for the same words again."""
         key = (word.field, word.text)
         if key not in segment.blocks:
-            if len(segment.blocks) >= BLOCK_CACHE_WORDS:
+            blocks = _blocks(segment.reader, word)
+            segment.cached_blocks += len(blocks or ())
+            if segment.cached_blocks > BLOCK_CACHE_BLOCKS:
                 segment.blocks.clear()
-            segment.blocks[key] = _blocks(segment.reader, word)
+                segment.cached_blocks = len(blocks or ())
+            segment.blocks[key] = blocks
         return segment.blocks[key]
 
     def _idf(self, word: Word) -> float:
