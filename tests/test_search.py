@@ -120,6 +120,7 @@ def test_did_you_mean_even_when_stemming_matches(seed_ix: StatementIndex) -> Non
     result = seed_ix.search("soleimany")
     assert result.suggestion == "soleimani"
     assert seed_ix.search("quds forse").suggestion == "quds force"
+    assert seed_ix.search("soleimany", suggestions=False).suggestion is None
 
 
 def test_results_serialise_with_asdict(seed_ix: StatementIndex) -> None:

@@ -491,7 +491,12 @@ def batch(queries: Any, limit: int, fmt: str, no_collapse: bool, index: str, doc
                 continue
             try:
                 result = ix.search(
-                    text, limit=limit, facets=False, collapse=not no_collapse, snippets=fmt == "jsonl"
+                    text,
+                    limit=limit,
+                    facets=False,
+                    collapse=not no_collapse,
+                    snippets=fmt == "jsonl",
+                    suggestions=False,  # batch output has no place for them
                 )
             except QueryError as exc:
                 click.echo(f"{PROG}: query {qid}: {exc}", err=True)

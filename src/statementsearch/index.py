@@ -288,12 +288,14 @@ class StatementIndex:
         collapse: bool = True,
         facets: bool = True,
         snippets: bool = True,
+        suggestions: bool = True,
     ) -> SearchResult:
         """Ranked releases for a query, with snippets, issuer facets and a did-you-mean suggestion.
 
         `collapse` shows one hit per near-duplicate group (the others listed in `Hit.duplicates`).
         `facets=False` skips counting the whole result set (then `total` counts only the page's hits).
         `snippets=False` leaves `snippet` empty (for ranked lists of ids, as `batch --format trec`).
+        `suggestions=False` skips the did-you-mean check (`suggestion` stays None), as `batch` does.
         """
         started = time.perf_counter()
         limit = _check_paging(limit, offset)
@@ -313,7 +315,7 @@ class StatementIndex:
                 total, issuers = count_matches(searcher, q, filters, collapse, lease.ranking())
             else:
                 total, issuers = len(hits), ()
-            suggestion = suggest(query, reader)
+            suggestion = suggest(query, reader) if suggestions else None
         return SearchResult(
             query=query,
             total=total,
