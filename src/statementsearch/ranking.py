@@ -414,9 +414,11 @@ class Ranker:
         """Block-max top-k for words that must all match. The rarest word's blocks split the documents
         into ranges; a range's bound is its block's best score plus, for each other word, the best
         bound among that word's blocks overlapping the range (block headers only). Ranges are scored
-        in order of their bound, stopping when the next cannot beat the k-th hit. (A bound per
-        candidate document instead was tried first: thousands of candidates still needed scoring, and
-        it was slower than intersecting everything.)"""
+        in order of their bound, stopping when the next cannot beat the k-th hit. On the benchmark's
+        queries the bounds are loose (block maxima of common words sit near BM25's ceiling) and only
+        27 of 5,155 ranges were skipped: the gain is that the best ranges come first, so phrases are
+        checked for few documents. (A bound per candidate document was tried too: thousands of
+        candidates still needed scoring, and it was slower than intersecting everything.)"""
         lists = []
         for word in plan.required:
             blocks = self._blocks(segment, word)
