@@ -3,10 +3,11 @@
 Whoosh ranks through a tree of matcher objects: several Python calls per posting per query word, and on
 the corpus its block skipping rarely fired, so that tree was most of our query time (BENCHMARKS.md).
 Most queries are plain words, though: every word required (short queries), any word counted (long ones),
-maybe `issuer:word` or some `-word`s. Those are ranked here a block at a time: a block's postings are
-decoded in one go and scored against a per-document table of length norms, and a block whose best
-possible score cannot enter the top k is never decoded (block-max, exact). Anything else (phrases,
-wildcards, fuzzy terms, sorting by date) is left to Whoosh: `plan_for` says which.
+maybe `"phrases"`, `issuer:word` or some `-word`s. Those are ranked here from the blocks `postings.py`
+reads: a block's postings are scored in one comprehension against a per-document table of length norms,
+and a block whose best possible score cannot enter the top k is never decoded (block-max, exact).
+Sorting by date uses the same match sets. Anything else (wildcards, fuzzy terms, sloppy phrases) is
+left to Whoosh: `plan_for` says which.
 
 The scores are the ones Whoosh's `BM25FScorer` computes, by the same arithmetic (tests compare both
 paths on the same index), so the choice of path never changes a ranking.
@@ -15,19 +16,17 @@ paths on the same index), so the choice of path never changes a ranking.
 from __future__ import annotations
 
 import heapq
-import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import accumulate
-from pickle import loads
 from typing import Any
 
 from whoosh import query as wq
 
+from .postings import Block, Phrases, Word, decode, length_bytes
+from .postings import blocks as read_blocks
 from .schema import BM25_B, BM25_K1
 
 # The fields whose words are ranked here: Whoosh TEXT fields, scored by BM25F with their lengths.
@@ -41,13 +40,6 @@ BLOCK_CACHE_BLOCKS = 50_000
 _TOLERANCE = 1 + 1e-6
 """A block's bound uses its max weight as stored (float64) while postings hold float32 weights: the
 bound is widened by this factor so that rounding can never skip a block that holds a top hit."""
-
-
-@dataclass(frozen=True)
-class Word:
-    field: str
-    text: str
-    boost: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -113,110 +105,10 @@ def _any_words(q: Any) -> tuple[Word, ...] | None:
     return None
 
 
-# ---------------------------------------------------------------------------------------------- blocks
-
-
-@dataclass(frozen=True, slots=True)
-class _Block:
-    """One block of a posting list as its header tells it: enough to bound it and to decode it later."""
-
-    max_id: int
-    max_weight: float
-    min_length: float
-    count: int
-    data: tuple[Any, ...]  # (postfile, data offset, data length, compressed)
-    inline: tuple[list[int], Any, Any] | None = None  # (ids, weights, values) of a list kept in its term
-
-
-def _blocks(reader: Any, word: Word) -> list[_Block] | None:
-    """The blocks of a word's postings in one segment ([] when absent); None for a layout not known here."""
-    from whoosh.codec.whoosh3 import W3LeafMatcher
-    from whoosh.matching import ListMatcher
-
-    text = word.text.encode("utf-8")
-    if (word.field, text) not in reader:
-        return []
-    matcher = reader._terms.matcher(word.field, text, reader.schema[word.field].format)
-    if isinstance(matcher, ListMatcher):  # a posting list short enough to be kept in the term's info
-        info = reader.term_info(word.field, text)
-        ids = list(matcher._ids)
-        weights = [1.0] * len(ids) if matcher._weights is None else list(matcher._weights)
-        inline = (ids, weights, list(matcher._values))
-        return [_Block(ids[-1], info.max_weight(), info.min_length(), len(ids), (), inline)]
-    if type(matcher) is not W3LeafMatcher or matcher._byteids:
-        return None
-    blocks = []
-    while matcher.is_active():
-        m = matcher
-        extent = (m._postfile, m._dataoffset, m._nextoffset - m._dataoffset, m._compression)
-        blocks.append(_Block(m._maxid, m._maxweight, m._minlength, m._blocklength, extent))
-        m._next_block()
-    return blocks
-
-
-_VALUES_START = b"(c_codecs\nencode\n"
-"""Where a block's pickled (ids, weights, values) reaches its values: Whoosh pickles it with protocol 2,
-which writes each posting's encoded positions as a call to `_codecs.encode`. Unpickling those is ~90% of
-a block's decoding time, and ranking needs only ids and weights."""
-
-
-def _decode(block: _Block) -> tuple[list[int], Any]:
-    """A block's document numbers and weights, without unpickling its positions when it can."""
-    if block.inline is not None:
-        return block.inline[0], block.inline[1]
-    raw = _block_bytes(block)
-    cut = raw.find(_VALUES_START)
-    if cut > 0:
-        try:
-            ids, weights, _ = loads(raw[:cut] + b"N\x87.")  # (ids, weights, None)
-        except Exception:  # the pattern was not where the values start: read the whole block
-            ids = None
-        if isinstance(ids, tuple) and len(ids) == block.count:
-            return _expand(block, ids, weights)
-    ids, weights, _ = loads(raw)[:3]
-    return _expand(block, ids, weights)
-
-
-def _block_bytes(block: _Block) -> bytes:
-    postfile, offset, length, compressed = block.data
-    raw = postfile.get(offset, length)
-    return zlib.decompress(raw) if compressed else bytes(raw)
-
-
-def _expand(block: _Block, ids: Any, weights: Any) -> tuple[list[int], Any]:
-    """Undo Whoosh's block minifying: delta-coded ids, weights None (all 1) or one float for all."""
-    if weights is None:
-        weights = [1.0] * block.count
-    elif isinstance(weights, float):
-        weights = [weights] * block.count
-    return list(accumulate(ids)), weights
-
-
-def _decode_all(block: _Block) -> tuple[list[int], Any, Any]:
-    """A block's document numbers, weights and values (the postings' encoded positions)."""
-    if block.inline is not None:
-        return block.inline
-    ids, weights, values = loads(_block_bytes(block))[:3]
-    return *_expand(block, ids, weights), values
-
-
 def _bm25(idf: float, boost: float, weight: float, norm: float) -> float:
     """One word's share of a score, as Whoosh's `bm25()` times the word's boost computes it."""
     score = idf * ((weight * _K1_PLUS_1) / (weight + norm))
     return score * boost if boost != 1.0 else score
-
-
-def _length_bytes(lengths: Any, count: int) -> bytes | list[int]:
-    """Each document's length byte (0 for none), read as one slice of the column's file when it is
-    Whoosh's one-byte numeric column (a call per document took ~0.1 s on 85,000 releases)."""
-    from whoosh.columns import NumericColumn
-
-    if lengths is None:
-        return bytes(count)
-    if type(lengths) is NumericColumn.Reader and lengths._typecode == "B":
-        stored = bytes(lengths._dbfile.get(lengths._basepos, min(lengths._count, count)))
-        return stored + bytes(count - len(stored))
-    return [lengths[d] for d in range(count)]
 
 
 def _scored(idf: float, boost: float, ids: list[int], weights: Any, norms: list[float]) -> list[float]:
@@ -243,7 +135,7 @@ class _Segment:
     offset: int
     deleted: frozenset[int]
     norms: dict[str, list[float]] = field(default_factory=dict)  # per field, per document
-    blocks: dict[tuple[str, str], list[_Block] | None] = field(default_factory=dict)  # per word
+    blocks: dict[tuple[str, str], list[Block] | None] = field(default_factory=dict)  # per word
     cached_blocks: int = 0  # how many block headers `blocks` holds
     dates: list[int | None] | None = None  # per document: its date as Whoosh stores it, or None when dateless
 
@@ -340,33 +232,33 @@ class Ranker:
             table = [self._norm(name, byte_to_length(b)) for b in range(256)]
             lengths = segment.reader._perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
             count = segment.reader.doc_count_all()
-            norms = [table[b] for b in _length_bytes(lengths, count)]
+            norms = [table[b] for b in length_bytes(lengths, count)]
             segment.norms[name] = norms
         return norms
 
-    def _decode(self, block: _Block) -> tuple[Any, Any]:
+    def _decode(self, block: Block) -> tuple[Any, Any]:
         """A block's ids and weights, from a least-recently-used cache of decoded blocks: a query asks
         for a block again when it fetches deeper to fill a page after collapsing duplicates, and
         consecutive queries (an analyst refining one) share words. Arrays keep a block near 1.5 kB."""
         if block.inline is not None:
-            return _decode(block)
+            return decode(block)
         key = (id(block.data[0]), block.data[1])
         found = self._decoded.get(key)
         if found is not None:
             self._decoded.move_to_end(key)
             return found
-        ids, weights = _decode(block)
+        ids, weights = decode(block)
         found = self._decoded[key] = (array("i", ids), array("d", weights))
         if len(self._decoded) > DECODED_CACHE_BLOCKS:
             self._decoded.popitem(last=False)
         return found
 
-    def _blocks(self, segment: _Segment, word: Word) -> list[_Block] | None:
+    def _blocks(self, segment: _Segment, word: Word) -> list[Block] | None:
         """A word's block headers in a segment, read once per searcher: reading them is a seek and an
         unpickle per block, and a query (or the next one, refining it) asks for the same words again."""
         key = (word.field, word.text)
         if key not in segment.blocks:
-            blocks = _blocks(segment.reader, word)
+            blocks = read_blocks(segment.reader, word)
             segment.cached_blocks += len(blocks or ())
             if segment.cached_blocks > BLOCK_CACHE_BLOCKS:
                 segment.blocks.clear()
@@ -435,7 +327,9 @@ class Ranker:
             for _, word, blocks in lists[1:]
         ]
         dropped, offset = segment.deleted | excluded.keys(), segment.offset
-        phrases = _Phrases(segment, plan.phrases, partial(self._blocks, segment)) if plan.phrases else None
+        phrases = (
+            Phrases(segment.reader, plan.phrases, partial(self._blocks, segment)) if plan.phrases else None
+        )
         ranges = []
         low = 0
         for block, bound in zip(rarest_blocks, self._block_bounds(rarest, rarest_blocks), strict=True):
@@ -470,7 +364,7 @@ class Ranker:
                     _offer(heap, k, score, local + offset)
         return True
 
-    def _block_bounds(self, word: Word, blocks: list[_Block]) -> list[float]:
+    def _block_bounds(self, word: Word, blocks: list[Block]) -> list[float]:
         """The most a document of each block can score for `word` (widened for float32 rounding)."""
         idf, boost = self._idf(word), word.boost
         return [
@@ -499,7 +393,7 @@ class Ranker:
             d: s for d, s in local.items() if d not in dropped and (allowed is None or d + offset in allowed)
         }
         if plan.phrases and check_phrases:
-            phrases = _Phrases(segment, plan.phrases, partial(self._blocks, segment))
+            phrases = Phrases(segment.reader, plan.phrases, partial(self._blocks, segment))
             kept = {d: s for d, s in kept.items() if phrases.hold(d)}
         return kept
 
@@ -540,7 +434,7 @@ class Ranker:
         return scores
 
     def _intersect(
-        self, segment: _Segment, scores: dict[int, float], blocks: list[_Block], word: Word, first: int = 0
+        self, segment: _Segment, scores: dict[int, float], blocks: list[Block], word: Word, first: int = 0
     ) -> dict[int, float]:
         """The candidates in `scores` that hold `word` too, its score added; blocks before `first` are
         known to end before the first candidate."""
@@ -571,49 +465,3 @@ class Ranker:
                     if (w := here.get(d)) is not None
                 )
         return kept
-
-
-class _Phrases:
-    """Checks that a document holds each phrase's words at consecutive positions (Whoosh's `Phrase`
-    with slop 1), decoding a word's blocks only when asked about a document in them, each once."""
-
-    def __init__(
-        self,
-        segment: _Segment,
-        phrases: tuple[tuple[Word, ...], ...],
-        blocks_of: Callable[[Word], list[_Block] | None],
-    ) -> None:
-        self._phrases = phrases
-        self._reader = segment.reader
-        self._blocks_of = blocks_of
-        self._blocks: dict[Word, tuple[list[int], list[_Block]]] = {}
-        self._decoded: dict[tuple[Word, int], dict[int, Any]] = {}
-
-    def hold(self, doc: int) -> bool:
-        return all(self._holds(phrase, doc) for phrase in self._phrases)
-
-    def _holds(self, phrase: tuple[Word, ...], doc: int) -> bool:
-        starts = set(self._positions(phrase[0], doc))
-        for n, word in enumerate(phrase[1:], start=1):
-            if not starts:
-                return False
-            here = set(self._positions(word, doc))
-            starts = {p for p in starts if p + n in here}
-        return bool(starts)
-
-    def _positions(self, word: Word, doc: int) -> list[int]:
-        if word not in self._blocks:
-            blocks = self._blocks_of(word) or []
-            self._blocks[word] = ([b.max_id for b in blocks], blocks)
-        max_ids, blocks = self._blocks[word]
-        n = bisect_left(max_ids, doc)
-        if n == len(blocks):
-            return []
-        values = self._decoded.get((word, n))
-        if values is None:
-            ids, _, encoded = _decode_all(blocks[n])
-            values = self._decoded[(word, n)] = dict(zip(ids, encoded, strict=True))
-        value = values.get(doc)
-        if value is None:
-            return []
-        return self._reader.schema[word.field].format.decode_positions(value)  # type: ignore[no-any-return]
