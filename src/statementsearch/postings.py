@@ -3,9 +3,9 @@
 `ranking.py` scores queries from what this module reads: each block's header (its last document, best
 weight and shortest length: enough to bound the block without decoding it), a block's document numbers
 and weights (without unpickling the positions stored beside them), the positions themselves when a
-phrase needs them, and a field's per-document length bytes. It relies on the layout of whoosh3's W3
-codec (pinned `<4` in pyproject.toml); a posting list in any other layout makes `blocks` return None,
-and the caller leaves that query to Whoosh.
+phrase needs them, and two per-document columns: a field's length bytes and the release dates. It
+relies on the layout of whoosh3's W3 codec (pinned `<4` in pyproject.toml); a posting list in any
+other layout makes `blocks` return None, and the caller leaves that query to Whoosh.
 """
 
 from __future__ import annotations
@@ -123,6 +123,17 @@ def length_bytes(lengths: Any, count: int) -> bytes | list[int]:
         stored = bytes(lengths._dbfile.get(lengths._basepos, min(lengths._count, count)))
         return stored + bytes(count - len(stored))
     return [lengths[d] for d in range(count)]
+
+
+def document_dates(reader: Any) -> list[int | None]:
+    """Each document's date as Whoosh stores it (a long), or None when it has none: the `date` and
+    `dateless` columns of one segment read together, for date filters and date sorting alike."""
+    count = reader.doc_count_all()
+    if not count:
+        return []
+    stored = reader.column_reader("date", translate=False)
+    dateless = reader.column_reader("dateless")
+    return [None if dateless[d] else stored[d] for d in range(count)]
 
 
 class Phrases:

@@ -19,13 +19,15 @@ import heapq
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from whoosh import query as wq
 
-from .postings import Block, Phrases, Word, decode, length_bytes
+from .postings import Block, Phrases, Word, decode, document_dates, length_bytes
 from .postings import blocks as read_blocks
 from .schema import BM25_B, BM25_K1
 
@@ -117,6 +119,14 @@ def _scored(idf: float, boost: float, ids: list[int], weights: Any, norms: list[
     return [score * boost for score in scores] if boost != 1.0 else scores
 
 
+def _kept(
+    scores: Iterable[tuple[int, float]], dropped: AbstractSet[int], offset: int, allowed: set[int] | None
+) -> dict[int, float]:
+    """The (segment-local) scores of documents not dropped (deleted, excluded) and within the filter
+    (global document numbers)."""
+    return {d: s for d, s in scores if d not in dropped and (allowed is None or d + offset in allowed)}
+
+
 def _offer(heap: list[tuple[float, int]], k: int, score: float, docnum: int) -> None:
     """Keep `heap` the k best (score, -docnum) pairs: ties go to the lower document, as in Whoosh."""
     item = (score, -docnum)
@@ -201,10 +211,7 @@ class Ranker:
     def _dates(self, segment: _Segment) -> list[int | None]:
         """Each document's date (Whoosh's stored long) or None, read once per segment."""
         if segment.dates is None:
-            reader = segment.reader
-            dates = reader.column_reader("date", translate=False)
-            dateless = reader.column_reader("dateless")
-            segment.dates = [None if dateless[d] else dates[d] for d in range(reader.doc_count_all())]
+            segment.dates = document_dates(segment.reader)
         return segment.dates
 
     # -- statistics
@@ -311,22 +318,16 @@ class Ranker:
         27 of 5,155 ranges were skipped: the gain is that the best ranges come first, so phrases are
         checked for few documents. (A bound per candidate document was tried too: thousands of
         candidates still needed scoring, and it was slower than intersecting everything.)"""
-        lists = []
-        for word in plan.required:
-            blocks = self._blocks(segment, word)
-            if blocks is None:
-                return False
-            lists.append((sum(b.count for b in blocks), word, blocks))
+        lists = self._rarest_first(segment, plan.required)
         excluded = self._any_of(segment, plan.excluded)
-        if excluded is None or any(self._blocks(segment, w) is None for p in plan.phrases for w in p):
+        if lists is None or excluded is None:
             return False
-        lists.sort(key=lambda item: item[0])
-        _, rarest, rarest_blocks = lists[0]
+        (rarest, rarest_blocks), offset = lists[0], segment.offset
         others = [
             (word, blocks, [b.max_id for b in blocks], self._block_bounds(word, blocks))
-            for _, word, blocks in lists[1:]
+            for word, blocks in lists[1:]
         ]
-        dropped, offset = segment.deleted | excluded.keys(), segment.offset
+        dropped = segment.deleted | excluded.keys()
         phrases = (
             Phrases(segment.reader, plan.phrases, partial(self._blocks, segment)) if plan.phrases else None
         )
@@ -347,11 +348,8 @@ class Ranker:
             if bound == float("-inf") or (len(heap) == k and bound < heap[0][0]):
                 break
             ids, weights = self._decode(block)
-            scores = {
-                d: s
-                for d, s in zip(ids, self._contributions(segment, rarest, ids, weights), strict=True)
-                if d not in dropped and (allowed is None or d + offset in allowed)
-            }
+            contributions = zip(ids, self._contributions(segment, rarest, ids, weights), strict=True)
+            scores = _kept(contributions, dropped, offset, allowed)
             for (word, blocks, _, _), first in zip(others, firsts, strict=True):
                 if not scores:
                     break
@@ -381,17 +379,9 @@ class Ranker:
         else:
             local = self._any_of(segment, plan.optional)
         excluded = self._any_of(segment, plan.excluded)
-        if (
-            local is None
-            or excluded is None
-            or any(self._blocks(segment, w) is None for p in plan.phrases for w in p)
-        ):
+        if local is None or excluded is None:  # (phrase words are required words: read already)
             return None
-        dropped = segment.deleted | excluded.keys()
-        offset = segment.offset
-        kept = {
-            d: s for d, s in local.items() if d not in dropped and (allowed is None or d + offset in allowed)
-        }
+        kept = _kept(local.items(), segment.deleted | excluded.keys(), segment.offset, allowed)
         if plan.phrases and check_phrases:
             phrases = Phrases(segment.reader, plan.phrases, partial(self._blocks, segment))
             kept = {d: s for d, s in kept.items() if phrases.hold(d)}
@@ -415,23 +405,31 @@ class Ranker:
     def _all_of(self, segment: _Segment, words: tuple[Word, ...]) -> dict[int, float] | None:
         """Intersect the words' postings, rarest first; a later word's block is decoded only when it
         may hold one of the documents still in the running."""
+        lists = self._rarest_first(segment, words)
+        if lists is None:
+            return None
+        first, blocks = lists[0]
+        scores: dict[int, float] = {}
+        for block in blocks:
+            ids, weights = self._decode(block)
+            scores.update(zip(ids, self._contributions(segment, first, ids, weights), strict=True))
+        for word, blocks in lists[1:]:
+            if not scores:
+                break
+            scores = self._intersect(segment, scores, blocks, word)
+        return scores
+
+    def _rarest_first(
+        self, segment: _Segment, words: tuple[Word, ...]
+    ) -> list[tuple[Word, list[Block]]] | None:
+        """The words with their blocks, fewest postings first (None when one cannot be read here)."""
         lists = []
         for word in words:
             blocks = self._blocks(segment, word)
             if blocks is None:
                 return None
-            lists.append((sum(b.count for b in blocks), word, blocks))
-        lists.sort(key=lambda item: item[0])
-        _, first, blocks = lists[0]
-        scores: dict[int, float] = {}
-        for block in blocks:
-            ids, weights = self._decode(block)
-            scores.update(zip(ids, self._contributions(segment, first, ids, weights), strict=True))
-        for _, word, blocks in lists[1:]:
-            if not scores:
-                break
-            scores = self._intersect(segment, scores, blocks, word)
-        return scores
+            lists.append((word, blocks))
+        return sorted(lists, key=lambda item: sum(b.count for b in item[1]))
 
     def _intersect(
         self, segment: _Segment, scores: dict[int, float], blocks: list[Block], word: Word, first: int = 0

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from .models import Duplicate, IssuerCount
+from .postings import document_dates
 from .ranking import Ranker, plan_for
 
 SortOrder = Literal["relevance", "newest", "oldest"]
@@ -124,11 +125,10 @@ def dated_between(searcher: Any, start: datetime | None, end: datetime | None) -
     found: set[int] = set()
     for sub, offset in searcher.leaf_searchers():
         reader = sub.reader()
-        dates = reader.column_reader("date", translate=False)
-        dateless = reader.column_reader("dateless")
+        days = document_dates(reader)
         for docnum in reader.all_doc_ids():
-            value = dates[docnum]
-            if dateless[docnum] or (low is not None and value < low) or (high is not None and value > high):
+            value = days[docnum]
+            if value is None or (low is not None and value < low) or (high is not None and value > high):
                 continue
             found.add(docnum + offset)
     return found
@@ -139,7 +139,7 @@ def leaf_matches(
 ) -> list[tuple[Any, list[int]]]:
     """Each segment's reader with the (segment-local) numbers of its matching releases; no scoring."""
     plan = plan_for(q) if ranker is not None else None
-    if ranker is not None and plan is not None:
+    if plan is not None and ranker is not None:
         found = ranker.leaf_matches(plan, filters)
         if found is not None:
             return found
