@@ -18,12 +18,12 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import default_shared
+from speed import batch_process
 
 BENCH = Path(__file__).resolve().parent
 
@@ -36,18 +36,12 @@ print(json.dumps(sum(run_queries({index!r}, read_queries({queries!r})))))
 """
 
 OURS_IN_PROCESS = """
-import contextlib, json, sys, time
+import json, sys
 sys.path.insert(0, {bench!r})
+from pathlib import Path
 from corpus import read_queries
-from statementsearch import QueryError, StatementIndex
-total = 0.0
-with StatementIndex.open({index!r}) as ix:
-    for _, text in read_queries({queries!r}):
-        started = time.perf_counter()
-        with contextlib.suppress(QueryError):
-            ix.search(text, limit=10, facets=False)
-        total += time.perf_counter() - started
-print(json.dumps(total))
+from speed import in_process_queries
+print(json.dumps(sum(in_process_queries(Path({index!r}), read_queries({queries!r})))))
 """
 
 
@@ -64,16 +58,6 @@ def python_figure(code: str) -> float:
     return float(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def batch_seconds(index: Path, documents: Path, queries: Path) -> float:
-    command = [
-        sys.executable, "-m", "statementsearch", "batch", str(queries), "--format", "jsonl", "--limit", "10",
-        "--index", str(index), "--documents", str(documents),
-    ]  # fmt: skip
-    started = time.perf_counter()
-    subprocess.run(command, capture_output=True, check=True)
-    return time.perf_counter() - started
-
-
 def main() -> None:
     args = parse_args()
     queries = args.shared / "queries" / "corpora-public.tsv"
@@ -86,7 +70,10 @@ def main() -> None:
     print("round | plain Whoosh s | batch s | in process s | batch / plain | in process / plain")
     for n in range(1, args.rounds + 1):
         plain = python_figure(PLAIN.format(index=str(plain_index), **fill))
-        batch = batch_seconds(ours, args.out / "documents", queries)
+        run = batch_process(ours, args.out / "documents", queries)
+        if run["exit"] != 0:
+            sys.exit(f"statementsearch batch failed (exit {run['exit']})")
+        batch = run["seconds"]
         inside = python_figure(OURS_IN_PROCESS.format(index=str(ours), **fill))
         rows.append((plain, batch, inside))
         print(f"{n} | {plain:.2f} | {batch:.2f} | {inside:.2f} | {batch / plain:.2f} | {inside / plain:.2f}")
