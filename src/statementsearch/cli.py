@@ -243,21 +243,6 @@ def _use_color(no_color: bool) -> bool:
     return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-def _hit_json(hit: Hit) -> dict[str, Any]:
-    return {
-        "rank": hit.rank,
-        "score": hit.score,
-        "id": hit.id,
-        "title": hit.title,
-        "issuer": hit.issuer,
-        "date": hit.date,
-        "path": hit.path,
-        "snippet": hit.snippet,
-        "highlights": [list(span) for span in hit.highlights],
-        "duplicates": [{"id": d.id, "issuer": d.issuer, "date": d.date} for d in hit.duplicates],
-    }
-
-
 def _print_hit(hit: Hit, color: bool) -> None:
     from .highlight import render_ansi, render_brackets
 
@@ -279,7 +264,7 @@ def _print_result(result: SearchResult, as_json: bool, no_color: bool) -> None:
     """Hits as JSON Lines (summary on stderr) or for people (summary last, on stdout)."""
     if as_json:
         for hit in result.hits:
-            click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
+            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
         click.echo(_summary(result), err=True)
         return
     color = _use_color(no_color)
@@ -422,6 +407,48 @@ def watch(wait: float, index: str, documents: str) -> None:
     sys.exit(0)
 
 
+WEB_EXTRA = 'pip install "statementsearch[web]" (in a checkout: pip install -e ".[web]")'
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free port."
+)
+@click.option("--watch", "keep_current", is_flag=True, help="Keep the index current as documents change.")
+@location_options
+def serve(host: str, port: int, keep_current: bool, index: str, documents: str) -> None:
+    """Serve a search page and a JSON API on http://HOST:PORT/ (Ctrl-C stops)."""
+    try:
+        from .web.server import LOCAL_HOSTS, listen
+        from .web.server import serve as run_server
+    except ImportError as exc:
+        _fail(f"serve needs the web extra ({exc.name} is not installed): {WEB_EXTRA}")
+    locations = Locations(index, documents)
+    if keep_current and not locations.documents.is_dir():
+        _fail(f"documents folder {locations.documents} does not exist or is not a folder")
+    if host not in LOCAL_HOSTS:
+        click.echo(
+            f"{PROG}: warning: serving on {host}: the page has no authentication, anyone who can reach "
+            "this address can read every release in the index",
+            err=True,
+        )
+    with _user_errors():
+        ix = open_index(locations)
+    with ix:
+        try:
+            sock = listen(host, port)
+        except OSError as exc:
+            _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        run_server(
+            ix,
+            sock,
+            say=lambda message: click.echo(f"{PROG}: {message}", err=True),
+            documents=locations.documents if keep_current else None,
+        )
+    sys.exit(0)
+
+
 @main.command()
 @click.argument("release_id")
 @location_options
@@ -512,7 +539,7 @@ def _print_batch(qid: str, result: SearchResult, fmt: str) -> None:
         if fmt == "trec":
             lines.append(f"{qid} Q0 {hit.id} {hit.rank} {hit.score:.4f} statementsearch")
         else:
-            lines.append(json.dumps({"qid": qid, **_hit_json(hit)}, ensure_ascii=False))
+            lines.append(json.dumps({"qid": qid, **hit.to_dict()}, ensure_ascii=False))
     if lines:
         click.echo("\n".join(lines))
 

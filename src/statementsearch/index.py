@@ -31,6 +31,7 @@ from .errors import (
 )
 from .highlight import Snippet, TermMatcher, make_snippet
 from .models import (
+    Duplicate,
     Hit,
     IndexStats,
     Release,
@@ -427,6 +428,25 @@ class StatementIndex:
         if stored is None:
             raise ReleaseNotFoundError(f"no release with id {release_id!r}")
         return _release_from_stored(stored)
+
+    def duplicates(self, release_id: str) -> tuple[Duplicate, ...]:
+        """The other releases of this release's near-duplicate group (re-issues), oldest document first."""
+        with self._searcher() as lease:
+            searcher = lease.searcher
+            docnum = searcher.document_number(id=release_id)
+            if docnum is None:
+                raise ReleaseNotFoundError(f"no release with id {release_id!r}")
+            return duplicates(searcher, docnum, searcher.stored_fields(docnum))
+
+    def highlights(self, query: str, text: str) -> tuple[tuple[int, int], ...]:
+        """[start, end) spans of the words of `text` that the query matches, as a hit's `highlights`.
+
+        For marking a query's words in a whole release (`show` gives the text, this where to mark it).
+        """
+        with self._searcher() as lease:
+            reader = lease.searcher.reader()
+            q = parse_query(query, self._parser, reader)
+            return tuple(TermMatcher(expanded_highlight_terms(q, reader)).spans(text))
 
     def stats(self, top: int = 10) -> IndexStats:
         """Counts and ranges that describe the index."""

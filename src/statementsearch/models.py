@@ -90,6 +90,21 @@ class Hit:
     """[start, end) character spans of matched words inside `title`."""
     duplicates: tuple[Duplicate, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """The `search --json` shape (also the web API's hits)."""
+        return {
+            "rank": self.rank,
+            "score": self.score,
+            "id": self.id,
+            "title": self.title,
+            "issuer": self.issuer,
+            "date": self.date,
+            "path": self.path,
+            "snippet": self.snippet,
+            "highlights": [list(span) for span in self.highlights],
+            "duplicates": [{"id": d.id, "issuer": d.issuer, "date": d.date} for d in self.duplicates],
+        }
+
 
 @dataclass(frozen=True)
 class IssuerCount:
