@@ -423,7 +423,8 @@ def serve(host: str, port: int, keep_current: bool, index: str, documents: str) 
         from .web.server import LOCAL_HOSTS, listen
         from .web.server import serve as run_server
     except ImportError as exc:
-        _fail(f"serve needs the web extra ({exc.name} is not installed): {WEB_EXTRA}")
+        package = (exc.name or "a package").split(".")[0]
+        _fail(f"serve needs the web extra ({package} is not installed): {WEB_EXTRA}")
     locations = Locations(index, documents)
     if keep_current and not locations.documents.is_dir():
         _fail(f"documents folder {locations.documents} does not exist or is not a folder")

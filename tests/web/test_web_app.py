@@ -105,9 +105,7 @@ def test_bad_parameters_are_400_with_the_message(web_server: Served, params: Any
 
 
 def test_bad_date_message_is_the_clis(web_server: Served) -> None:
-    result = CliRunner().invoke(
-        main, ["search", WORD, "--since", "someday", "--index", str(web_server.index)]
-    )
+    result = CliRunner().invoke(main, ["search", WORD, "--since", "x1", "--index", str(web_server.index)])
     cli_message = result.stderr.strip().removeprefix("statementsearch: ")
     assert web_server.fetch("/api/search", {"q": WORD, "since": "x1"}).json() == {"error": cli_message}
 

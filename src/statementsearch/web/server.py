@@ -71,8 +71,9 @@ def serve(
         watcher = threading.Thread(target=_keep_current, args=(ix, documents, stop, say), daemon=True)
         watcher.start()
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    say(f"serving {address(sock)} (Ctrl-C stops)")
     try:
+        # In the `try`: a Ctrl-C right after this line, before uvicorn handles signals, still stops cleanly.
+        say(f"serving {address(sock)} (Ctrl-C stops)")
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
@@ -94,7 +95,12 @@ def _keep_current(
 ) -> None:
     """The `--watch` thread: every batch of file changes becomes an update; a failure is said, not raised."""
 
+    watching = threading.Event()
+
     def report(summary: UpdateSummary) -> None:
+        if not watching.is_set():  # the first update, made before watching starts
+            watching.set()
+            say(f"watching {documents} for changes")
         for failure in summary.failures:
             say(f"{failure.path}: {failure.reason}")
         if summary.added or summary.changed or summary.removed:

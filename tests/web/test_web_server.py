@@ -1,0 +1,141 @@
+"""`statementsearch serve` as a process: start-up, stopping, warnings, updates while serving, and load."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from serving import WORD, Served, served, stop, wait_for, write_web_documents
+from web_load import CHURN_FILE, Churn, http_caller, index_command, run_clients
+
+LATE_WORD = "latecomer"
+WATCH_SECONDS = 60.0
+LOAD_CLIENTS = 16
+LOAD_SECONDS = 3.0
+
+
+def docs(tmp_path: Path) -> Path:
+    write_web_documents(tmp_path / "documents")
+    return tmp_path / "documents"
+
+
+def total(server: Served, query: str) -> int:
+    return int(server.get_json("/api/search", {"q": query})["total"])
+
+
+def write_late_release(documents: Path) -> Path:
+    path = documents / "late.jsonl"
+    record = {
+        "id": "late-1",
+        "title": "A late release",
+        "date": "2021-02-02",
+        "body": f"The {LATE_WORD} came.",
+    }
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return path
+
+
+def test_builds_a_missing_index_serves_and_stops_on_sigterm_with_exit_0(tmp_path: Path) -> None:
+    with served(tmp_path / "index", docs(tmp_path)) as server:
+        assert "no index at" in server.stderr and "building it" in server.stderr
+        assert server.url.startswith("http://127.0.0.1:") and server.url.endswith("/")
+        assert server.fetch("/").status == 200 and total(server, WORD) == 36
+        assert stop(server.process, signal.SIGTERM) == 0
+    assert server.lines[-1] == "statementsearch: stopped" and "Traceback" not in server.stderr
+
+
+def test_ctrl_c_stops_with_exit_0(tmp_path: Path) -> None:
+    with served(tmp_path / "index", docs(tmp_path)) as server:
+        assert stop(server.process, signal.SIGINT) == 0
+    assert server.lines[-1] == "statementsearch: stopped" and "Traceback" not in server.stderr
+
+
+def test_another_host_is_served_with_a_warning(tmp_path: Path) -> None:
+    with served(tmp_path / "index", docs(tmp_path), "--host", "127.0.0.2") as server:
+        assert "warning: serving on 127.0.0.2: the page has no authentication" in server.stderr
+        assert server.url.startswith("http://127.0.0.2:") and server.fetch("/").status == 200
+    with served(tmp_path / "index", docs(tmp_path)) as local:
+        assert "warning" not in local.stderr
+
+
+def run_serve(*args: str, prelude: str = "pass") -> subprocess.CompletedProcess[str]:
+    """`statementsearch serve ARGS` with `prelude` run first in the same interpreter; it must not start."""
+    code = f"import sys; {prelude}; from statementsearch.cli import main; main(prog_name='statementsearch')"
+    return subprocess.run(
+        [sys.executable, "-c", code, "serve", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_without_the_web_extra_it_says_the_pip_command(tmp_path: Path) -> None:
+    done = run_serve("--index", str(tmp_path / "i"), prelude="sys.modules['starlette'] = None")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "statementsearch: serve needs the web extra (starlette is not installed): "
+        'pip install "statementsearch[web]" (in a checkout: pip install -e ".[web]")'
+    )
+
+
+def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    documents = docs(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        done = run_serve("--port", port, "--index", str(tmp_path / "index"), "--documents", str(documents))
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"statementsearch: cannot listen on 127.0.0.1:{port}:")
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_updates_by_another_process_are_served_without_restart(tmp_path: Path) -> None:
+    documents = docs(tmp_path)
+    with served(tmp_path / "index", documents) as server:
+        assert total(server, LATE_WORD) == 0
+        late = write_late_release(documents)
+        subprocess.run(index_command(server.index, documents), check=True, capture_output=True)
+        assert total(server, LATE_WORD) == 1
+        assert server.get_json("/api/release", {"id": "late-1"})["title"] == "A late release"
+        late.unlink()
+        subprocess.run(index_command(server.index, documents), check=True, capture_output=True)
+        assert total(server, LATE_WORD) == 0 and server.fetch("/api/release", {"id": "late-1"}).status == 404
+
+
+def test_watch_keeps_the_index_current_while_serving(tmp_path: Path) -> None:
+    documents = docs(tmp_path)
+    with served(tmp_path / "index", documents, "--watch") as server:
+        wait_for(lambda: "watching" in server.stderr, WATCH_SECONDS, "the watcher's first update")
+        late = write_late_release(documents)
+        found: Callable[[], bool] = lambda: total(server, LATE_WORD) == 1  # noqa: E731
+        wait_for(found, WATCH_SECONDS, "the watcher indexing a new file")
+        late.unlink()
+        wait_for(lambda: total(server, LATE_WORD) == 0, WATCH_SECONDS, "the watcher removing a deleted file")
+        assert stop(server.process) == 0
+    assert "index updated: 1 added" in server.stderr and server.lines[-1] == "statementsearch: stopped"
+
+
+def test_16_clients_while_another_process_updates_the_index(tmp_path: Path) -> None:
+    """The few-second version of bench/web_load.py: no error, every answer one committed state."""
+    documents = docs(tmp_path)
+    queries = [WORD, "convoy", "patrol harbor", '"talks on the"', "quds force", "department", "ceasfire"]
+    with served(tmp_path / "index", documents) as server:
+        churn = Churn(server.index, documents)
+        churn.prepare()
+        with churn:
+            figures = run_clients(
+                lambda: http_caller(server.url), queries, LOAD_CLIENTS, LOAD_SECONDS, churn.written
+            )
+    assert (documents / CHURN_FILE).exists() and churn.failures == []
+    assert churn.updates >= 2, "the writer committed no update while the clients ran"
+    assert figures.errors == [] and figures.inconsistent == []
+    assert figures.requests > LOAD_CLIENTS and figures.churn_checks > 0
+    assert len(figures.rounds_seen) >= 2, "the clients never saw the index change"
+    print(figures.line("HTTP /api/search"), f"; {churn.updates} updates")
