@@ -40,6 +40,7 @@ ISSUERS = ("Department of Defense", "Department of State", "NATO ISAF Joint Comm
 FIRST_DAY = date(2019, 1, 10)
 DAY_STEP = 20
 REISSUED_WORD = "desalination"
+PHRASE = "grain corridor"
 HOSTILE_WORD = "marmalade"
 HOSTILE_TITLE = "<script>window.pwned = 1</script> Hostile headline"
 HOSTILE_BODY = 'Paragraph one about marmalade <img src="x" onerror="window.pwned = 2"> and more.'
@@ -209,6 +210,7 @@ def write_web_documents(folder: Path) -> None:
     _write_jsonl(folder / "generated.jsonl", generated_records())
     _write_jsonl(folder / "reissued.jsonl", reissued_records())
     _write_jsonl(folder / "hostile.jsonl", hostile_records())
+    _write_jsonl(folder / "phrases.jsonl", phrase_records())
 
 
 def generated_records(count: int = GENERATED) -> list[dict[str, Any]]:
@@ -249,6 +251,26 @@ def reissued_records() -> list[dict[str, Any]]:
             "body": body,
         }
         for n, (issuer, day) in enumerate((("Department of State", "2020-03-02"), (ISSUERS[2], "2020-03-04")))
+    ]
+
+
+def phrase_records() -> list[dict[str, Any]]:
+    """PHRASE's two words side by side in half of the releases holding both: a phrase to suggest."""
+    bodies = (
+        "Ships used the grain corridor from the northern ports again this week.",
+        "The grain corridor agreement was extended by sixty days after talks.",
+        "A corridor for aid convoys opened; grain prices fell in the region.",
+        "Officials inspected the corridor where trucks carry grain to the border.",
+    )
+    return [
+        {
+            "id": f"phrase-{n}",
+            "title": f"Shipping report {n}",
+            "issuer": ISSUERS[0],
+            "date": "2022-07-0" + str(n + 1),
+            "body": body,
+        }
+        for n, body in enumerate(bodies)
     ]
 
 

@@ -31,6 +31,8 @@ CHURN_FILE = "churn.jsonl"
 CHURN_EVERY = 4
 LIMIT = 10
 INDEX_WAIT_SECONDS = 60
+# How long clients go on past their time while the writer still works (a bound for a stuck writer).
+BUSY_SECONDS = 120
 
 Caller = Callable[[str], dict[str, Any]]
 """Runs one search and returns the `/api/search` JSON object."""
@@ -122,9 +124,11 @@ def index_command(index: Path, documents: Path) -> list[str]:
 class Churn:
     """Rewrites the churn file and runs `statementsearch index` on it, round after round, until stopped."""
 
-    def __init__(self, index: Path, documents: Path) -> None:
+    def __init__(self, index: Path, documents: Path, rounds: int | None = None) -> None:
         self.index = index
         self.documents = documents
+        self.rounds = rounds
+        """Rounds after `prepare()` before the writer stops by itself (None: until stopped)."""
         self.written: dict[int, int] = {}
         """Round -> releases, for every round whose file was written (so possibly committed)."""
         self.updates = 0
@@ -146,9 +150,12 @@ class Churn:
 
     def _loop(self) -> None:
         number = 1
-        while not self.stop.is_set():
+        while not self.stop.is_set() and (self.rounds is None or number <= self.rounds):
             self._round(number)
             number += 1
+
+    def busy(self) -> bool:
+        return self.thread.is_alive()
 
     def __enter__(self) -> Churn:
         self.thread.start()
@@ -197,18 +204,24 @@ def run_clients(
     clients: int,
     seconds: float,
     written: dict[int, int] | None = None,
+    busy: Callable[[], bool] = lambda: False,
 ) -> LoadFigures:
-    """`clients` threads searching `queries` in turn for `seconds`; with `written` (the churn rounds), one
-    request in CHURN_EVERY searches CHURN_WORD and its answer must be one of those rounds, whole."""
+    """`clients` threads searching `queries` in turn for `seconds`, and on while `busy()` (for at most
+    BUSY_SECONDS more); with `written` (the churn rounds), one request in CHURN_EVERY searches CHURN_WORD
+    and its answer must be one of those rounds, whole."""
     figures = LoadFigures(clients)
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
     started = time.monotonic()
+    deadline = started + seconds
+
+    def going() -> bool:
+        now = time.monotonic()
+        return now < deadline or (busy() and now < deadline + BUSY_SECONDS)
 
     def client(number: int) -> None:
         call = make_caller()
         position = number * 7
-        while time.monotonic() < deadline:
+        while going():
             position += 1
             churn = written is not None and position % CHURN_EVERY == 0
             query = CHURN_WORD if churn else queries[position % len(queries)]

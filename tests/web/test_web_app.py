@@ -16,7 +16,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from serving import HOSTILE_TITLE, HOSTILE_WORD, ISSUERS, REISSUED_WORD, WORD, Served
+from serving import HOSTILE_TITLE, HOSTILE_WORD, ISSUERS, PHRASE, REISSUED_WORD, WORD, Served
 from statementsearch import Release, StatementIndex
 from statementsearch.cli import main
 from statementsearch.models import SearchResult
@@ -74,6 +74,24 @@ def test_api_suggestion_and_duplicates(web_server: Served) -> None:
     assert web_server.get_json("/api/search", {"q": "ceasfire"})["suggestion"] == WORD
     (hit,) = web_server.get_json("/api/search", {"q": REISSUED_WORD})["hits"]
     assert len(hit["duplicates"]) == 1
+
+
+def test_api_search_says_how_the_query_was_read(web_server: Served) -> None:
+    relaxed = web_server.get_json("/api/search", {"q": f"{WORD} zyzzogeton"})
+    assert relaxed["relaxed"] == ["zyzzogeton"] and relaxed["total"] == 36
+    assert {tuple(hit["missing"]) for hit in relaxed["hits"]} == {("zyzzogeton",)}
+    assert web_server.get_json("/api/search", {"q": PHRASE})["phrase"] == f'"{PHRASE}"'
+    described = web_server.get_json("/api/search", {"q": f"{WORD} convoy patrol harbor"})
+    assert described["min_words"] == 3 and described["words"] == [WORD, "convoy", "patrol", "harbor"]
+    assert described["reading"].startswith("at least 3 of 4 words")
+    reissued = web_server.get_json("/api/search", {"q": REISSUED_WORD})
+    assert (reissued["total"], reissued["releases"]) == (1, 2)
+    assert reissued["hits"][0]["duplicates"][0]["title"] == "Desalination plant opens"
+
+
+def test_several_issuer_filters_keep_any_of_them(web_server: Served) -> None:
+    both = web_server.get_json("/api/search", [("q", WORD), ("issuer", ISSUERS[1]), ("issuer", ISSUERS[2])])
+    assert both["total"] == 24 and {f["issuer"] for f in both["issuers"]} == {ISSUERS[1], ISSUERS[2]}
 
 
 @pytest.mark.parametrize(

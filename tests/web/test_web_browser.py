@@ -21,6 +21,7 @@ from serving import (
     HOSTILE_TITLE,
     HOSTILE_WORD,
     ISSUERS,
+    PHRASE,
     REISSUED_WORD,
     WORD,
     Served,
@@ -167,6 +168,44 @@ def test_follow_did_you_mean(page: Any) -> None:
     page.click(".suggestion a")
     page.wait_for_url(re.compile(rf"q={WORD}"))
     assert summary(page).startswith("1–10 of 36 results")
+
+
+def test_relaxed_query_notice_links_to_the_search_without_the_words(page: Any) -> None:
+    search_from_home(page, f"{WORD} zyzzogeton")
+    notice = page.locator(".notice.relaxed")
+    assert "No release has all the words; showing releases without: zyzzogeton." in notice.inner_text()
+    assert page.locator(".hit .missing").first.inner_text() == "Without: zyzzogeton"
+    notice.locator("a").click()
+    page.wait_for_url(re.compile(rf"q={WORD}$"))
+    assert page.locator(".notice").count() == 0 and summary(page).startswith("1–10 of 36 results")
+
+
+def test_phrase_suggestion_and_reading(page: Any) -> None:
+    search_from_home(page, PHRASE)
+    assert summary(page).startswith("1–4 of 4 results")
+    page.click(".notice.phrase a")
+    page.wait_for_url(re.compile(r"q=%22grain"))
+    assert page.input_value("#q") == f'"{PHRASE}"' and summary(page).startswith("1–2 of 2 results")
+    search_from_home(page, f"{WORD} convoy patrol harbor")
+    assert page.inner_text(".reading").startswith("Read as: at least 3 of 4 words")
+
+
+def test_two_issuer_facets_keep_either(page: Any) -> None:
+    search_from_home(page, WORD)
+    page.locator(".issuer-facets a", has_text=ISSUERS[0]).click()
+    page.wait_for_url(re.compile(r"issuer="))
+    assert summary(page).startswith("1–10 of 12 results")
+    page.locator(".issuer-facets a", has_text=ISSUERS[2]).click()  # still offered, with its count
+    page.wait_for_url(re.compile(r"issuer=.*&issuer="))
+    assert page.locator(".active-filters li").count() == 2
+    assert summary(page).startswith("1–10 of 24 results")
+    assert {meta.split(" · ")[0] for meta in page.locator(".hit .meta").all_inner_texts()} == {
+        ISSUERS[0],
+        ISSUERS[2],
+    }
+    page.locator(".issuer-facets .chosen a", has_text=ISSUERS[0]).click()  # a chosen facet removes itself
+    page.wait_for_url(lambda url: url.count("issuer=") == 1)
+    assert summary(page).startswith("1–10 of 12 results")
 
 
 def test_timeline_bar_opens_its_period(page: Any) -> None:

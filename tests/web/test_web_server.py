@@ -11,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from serving import WORD, Served, served, stop, wait_for, write_web_documents
-from web_load import CHURN_FILE, Churn, http_caller, index_command, run_clients
+from web_load import CHURN_WORD, Churn, http_caller, index_command, run_clients
 
 LATE_WORD = "latecomer"
 WATCH_SECONDS = 60.0
 LOAD_CLIENTS = 16
 LOAD_SECONDS = 3.0
+# Updates by `statementsearch index` while the clients run (they go on until the last is done).
+LOAD_ROUNDS = 3
 
 
 def docs(tmp_path: Path) -> Path:
@@ -127,14 +129,20 @@ def test_16_clients_while_another_process_updates_the_index(tmp_path: Path) -> N
     documents = docs(tmp_path)
     queries = [WORD, "convoy", "patrol harbor", '"talks on the"', "quds force", "department", "ceasfire"]
     with served(tmp_path / "index", documents) as server:
-        churn = Churn(server.index, documents)
+        churn = Churn(server.index, documents, rounds=LOAD_ROUNDS)
         churn.prepare()
         with churn:
             figures = run_clients(
-                lambda: http_caller(server.url), queries, LOAD_CLIENTS, LOAD_SECONDS, churn.written
+                lambda: http_caller(server.url),
+                queries,
+                LOAD_CLIENTS,
+                LOAD_SECONDS,
+                churn.written,
+                churn.busy,
             )
-    assert (documents / CHURN_FILE).exists() and churn.failures == []
-    assert churn.updates >= 2, "the writer committed no update while the clients ran"
+        last = server.get_json("/api/search", {"q": CHURN_WORD})["hits"]
+    assert churn.failures == [] and churn.updates == LOAD_ROUNDS + 1
+    assert {hit["title"].split()[2] for hit in last} == {str(LOAD_ROUNDS)}  # the last commit is served
     assert figures.errors == [] and figures.inconsistent == []
     assert figures.requests > LOAD_CLIENTS and figures.churn_checks > 0
     assert len(figures.rounds_seen) >= 2, "the clients never saw the index change"

@@ -38,7 +38,7 @@ from ..errors import (
 )
 from ..highlight import render_html
 from ..index import StatementIndex
-from ..models import SearchResult
+from ..models import IssuerCount, SearchResult
 from .chart import chart
 from .params import SORT_ORDERS, SearchParams
 
@@ -140,10 +140,18 @@ class Pages:
             "search.html",
             params=params,
             result=result,
-            extras=_extras(result),
+            facets=self.issuer_facets(params, result),
             timeline=chart(series, params.in_period),
             facets_shown=FACETS_SHOWN,
         )
+
+    def issuer_facets(self, params: SearchParams, result: SearchResult) -> tuple[IssuerCount, ...]:
+        """The issuers to offer: with issuers chosen, those of the search without that filter, so that
+        another can be added (several issuers keep releases of any of them)."""
+        if not params.issuers:
+            return result.issuers
+        unfiltered = {**params.filters(), "issuer": None}
+        return self.ix.search(params.q, **unfiltered, limit=1, snippets=False, suggestions=False).issuers
 
     def release(self, request: Request) -> Response:
         release_id = _required(request, "id")
@@ -216,20 +224,16 @@ def search_json(result: SearchResult) -> dict[str, Any]:
         "hits": [hit.to_dict() for hit in result.hits],
         "issuers": [{"issuer": f.issuer, "count": f.count} for f in result.issuers],
         "suggestion": result.suggestion,
-        "relaxed": list(getattr(result, "relaxed", ())),
+        "relaxed": list(result.relaxed),
         "took_ms": round(result.seconds * 1000, 1),
+        "releases": result.releases,
         "offset": result.offset,
         "limit": result.limit,
-    }
-
-
-def _extras(result: SearchResult) -> dict[str, Any]:
-    """Parts of a result that newer versions of the library add (absent ones render as nothing)."""
-    return {
-        "relaxed": tuple(getattr(result, "relaxed", ())),
-        "phrase": getattr(result, "phrase", None),
-        "notes": tuple(getattr(result, "notes", ())),
-        "releases": getattr(result, "releases", None),
+        "words": list(result.words),
+        "min_words": result.min_words,
+        "reading": result.reading,
+        "phrase": result.phrase,
+        "notes": list(result.notes),
     }
 
 

@@ -77,7 +77,7 @@ class SearchParams:
     def filters(self) -> dict[str, Any]:
         """`issuer`, `since`, `until` as `StatementIndex.search` and `.timeline` take them."""
         return {
-            "issuer": self.issuers[-1] if self.issuers else None,
+            "issuer": list(self.issuers) or None,
             "since": self.since or None,
             "until": self.until or None,
         }
@@ -118,6 +118,12 @@ class SearchParams:
 
     def without_issuer(self, issuer: str) -> str:
         return self.link(issuers=tuple(i for i in self.issuers if i != issuer))
+
+    def without_words(self, words: Sequence[str]) -> str:
+        """This search with the query's `words` taken out (a relaxed query's link to what it did find)."""
+        dropped = {word.casefold() for word in words}
+        kept = [token for token in self.q.split() if token.strip("\"'()").casefold() not in dropped]
+        return self.link(q=" ".join(kept))
 
     def in_period(self, period: str) -> str:
         """This search within one timeline period ("2020-01" or "2020": a partial date covers it whole)."""
