@@ -160,6 +160,8 @@ def test_every_response_carries_the_security_headers(web_server: Served, path: s
     csp = reply.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert reply.headers["x-content-type-options"] == "nosniff"
+    if "text/html" in reply.headers["content-type"]:  # what the policy would block must not be needed
+        assert " style=" not in reply.text and "<script" not in reply.text and "<style" not in reply.text
 
 
 HOSTILE_VALUES = [

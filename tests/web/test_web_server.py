@@ -147,3 +147,33 @@ def test_16_clients_while_another_process_updates_the_index(tmp_path: Path) -> N
     assert figures.requests > LOAD_CLIENTS and figures.churn_checks > 0
     assert len(figures.rounds_seen) >= 2, "the clients never saw the index change"
     print(figures.line("HTTP /api/search"), f"; {churn.updates} updates")
+
+
+BROKEN_SERVER = """
+import os, signal, sys, threading, urllib.error, urllib.request
+from statementsearch.web.server import listen, serve
+
+class BrokenIndex:  # every search hits a bug, not a user error
+    def search(self, *args, **kwargs):
+        raise RuntimeError("internal detail /secret/path")
+
+sock = listen("127.0.0.1", 0)
+
+def request_then_stop():
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sock.getsockname()[1]}/search?q=x", timeout=30)
+    except urllib.error.HTTPError as error:
+        print(error.code, error.read().decode(), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=request_then_stop).start()
+serve(BrokenIndex(), sock, say=lambda message: print(message, file=sys.stderr))
+"""
+
+
+def test_a_bug_answers_a_generic_500_and_logs_the_traceback_on_stderr() -> None:
+    done = subprocess.run([sys.executable, "-c", BROKEN_SERVER], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.startswith("500 ") and "Server error" in done.stdout
+    assert "secret" not in done.stdout and "Traceback" not in done.stdout
+    assert "Traceback" in done.stderr and "RuntimeError: internal detail /secret/path" in done.stderr
