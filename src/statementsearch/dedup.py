@@ -17,7 +17,7 @@ How a fingerprint is made, and why:
    cheap: no list of words is ever built.
 3. When the body repeats the title near its start, whatever stands before it (site furniture, "For
    immediate release", a date line) is cut off. The title itself stays, as many titles are just the
-   first words of the body.
+   first words of the body. A "For immediate release" near the start is cut off with all before it.
 4. Shingles are content-defined: a shingle starts after every "th" and every "er" (the commonest letter
    pairs of English, together one every ~20 letters) and is the next `SHINGLE_CHARS` letters, about five
    words. An edit changes only the shingles that overlap it, wherever it is and however the text shifts,
@@ -83,6 +83,8 @@ TITLE_SEARCH = 400
 """How far into the normalised body the title is looked for: a header is a few lines at most."""
 MIN_TITLE_CHARS = 16
 """A shorter normalised title ("update", "statement") could match ordinary text: never cut at it."""
+RELEASE_MARK = b"forimmediaterelease"
+"""The commonest header line of a press release: the header ends with it (step 3)."""
 MIN_CHARS = 160
 """Fewer letters and digits than this (about 30 words) after the header is cut, and a release gets no
 fingerprint: short notices resemble each other by their wording alone, not because they are one."""
@@ -161,14 +163,16 @@ def _normalise(text: str) -> bytes:
 
 
 def _prose(title: str, body: str) -> bytes:
-    """The normalised body, from the title on when the body repeats it near its start."""
+    """The normalised body, from the title on when the body repeats it near its start, and after a
+    "for immediate release" near its start."""
     text = _normalise(body[:TEXT_LIMIT])
     heading = _normalise(title)
     if len(heading) >= MIN_TITLE_CHARS:
         at = text.find(heading, 0, TITLE_SEARCH + len(heading))
         if at > 0:
-            return text[at:]
-    return text
+            text = text[at:]
+    at = text.rfind(RELEASE_MARK, 0, TITLE_SEARCH + len(RELEASE_MARK))
+    return text[at + len(RELEASE_MARK) :] if at >= 0 else text
 
 
 def _shingle_set(text: bytes) -> frozenset[int] | None:
