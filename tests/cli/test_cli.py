@@ -40,7 +40,7 @@ def test_search_builds_missing_index_first_and_says_so(place: Path) -> None:
     code, out, err = run("search", "soleimani")
     assert code == 0
     assert "building it" in err
-    assert "[Soleimani]" in out and "US Department of Defense" in out and "1 hits" in out
+    assert "[Soleimani]" in out and "US Department of Defense" in out and "1 result in" in out
     assert (place / "index" / "statementsearch.json").exists()
 
 
@@ -52,7 +52,7 @@ def test_search_json_lines_only_on_stdout(place: Path) -> None:
     hit = lines[0]
     assert set(hit) >= {"rank", "score", "id", "title", "issuer", "date", "path", "snippet", "highlights"}
     assert [hit["snippet"][s:e].lower() for s, e in hit["highlights"]][:2] == ["quds", "force"]
-    assert "hits in" in err
+    assert "1 result in" in err
 
 
 def test_search_exit_codes(place: Path) -> None:
