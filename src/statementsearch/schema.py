@@ -19,7 +19,7 @@ from .analysis import EnglishAnalyzer, words
 
 # Bumped whenever fields or analysis change in a way an old index cannot serve; an index with another
 # version is refused with a clear message, and `index --rebuild` recreates it.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Bare query words are looked up in one field, `text`, that holds a release's title, issuer, date words
 # and body, each occurrence weighted by its section's boost: a term's weight in a release is the sum of
