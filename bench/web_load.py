@@ -1,9 +1,10 @@
 """Load on `statementsearch serve`: concurrent clients on /api/search while another process updates the
 index, beside the library searching in process on the same queries.
 
-Four timed phases on one index: the library in process and the server over HTTP, first with one client
-(what the HTTP layer adds to one search), then with CLIENTS clients at once while `statementsearch index`
-rewrites a documents file round after round (see tests/web_load.py, shared with the suite's short run).
+Four timed phases on one index: the library in process (on a pool of as many threads as the server
+answers with) and the server over HTTP, first with one client (what the HTTP layer adds to one search),
+then with CLIENTS clients at once while `statementsearch index` rewrites a documents file round after
+round (see tests/web_load.py, shared with the suite's short run).
 Each phase is preceded by an unmeasured warm-up (every thread's searcher opened and its caches filled).
 Latencies are those of the benchmark queries; requests/s counts the churn checks too. Exits 1 when any
 request failed or any churn answer was not one committed state.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +30,7 @@ sys.path[:0] = [str(REPO / "src"), str(REPO / "tests")]
 
 from serving import served  # noqa: E402
 from statementsearch import StatementIndex  # noqa: E402
+from statementsearch.web.app import WORKER_THREADS  # noqa: E402
 from web_load import Churn, LoadFigures, http_caller, library_caller, run_clients  # noqa: E402
 
 WARM_UP_SECONDS = 8.0
@@ -60,8 +63,8 @@ def main() -> int:
     churn = Churn(args.index, args.documents)
     churn.prepare()
     figures: list[tuple[str, LoadFigures]] = []
-    with StatementIndex.open(args.index) as ix:
-        in_process = functools.partial(library_caller, ix)
+    with StatementIndex.open(args.index) as ix, ThreadPoolExecutor(WORKER_THREADS) as pool:
+        in_process = functools.partial(library_caller, ix, pool)
         run_clients(in_process, queries, args.clients, WARM_UP_SECONDS)
         figures.append(("library, in process", run_clients(in_process, queries, 1, args.single_seconds)))
         with churn:
@@ -81,9 +84,7 @@ def main() -> int:
     print(f"{len(queries)} queries from {args.queries}; index {args.index}")
     for name, result in figures:
         print(result.line(name))
-    print(
-        f"index updates by another process: {updates_library} (library phase), {churn.updates} (HTTP phase)"
-    )
+    print(f"updates by another process: {updates_library} (library phase), {churn.updates} (HTTP phase)")
     for clients, (library, http) in (("1 client", (0, 2)), (f"{args.clients} clients", (1, 3))):
         ratio = figures[http][1].percentile(0.95) / max(figures[library][1].percentile(0.95), 1e-9)
         print(f"p95 HTTP / library, {clients}: {ratio:.2f}")

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,12 +56,13 @@ def http_caller(url: str) -> Caller:
     return call
 
 
-def library_caller(ix: Any) -> Caller:
-    """The same search in process, as the server's handler runs it (for the HTTP layer's cost)."""
+def library_caller(ix: Any, pool: Executor) -> Caller:
+    """The same search in process, as the server's handler runs it: on one of a pool of threads (each
+    with its own searcher and caches, as the server's are), for the HTTP layer's own cost."""
     from statementsearch.web.app import search_json
 
     def call(query: str) -> dict[str, Any]:
-        return search_json(ix.search(query, limit=LIMIT))
+        return pool.submit(lambda: search_json(ix.search(query, limit=LIMIT))).result()
 
     return call
 

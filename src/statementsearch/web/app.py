@@ -43,9 +43,9 @@ from .chart import chart
 from .params import SORT_ORDERS, SearchParams
 
 STATIC = Path(__file__).parent / "static"
-# Threads answering requests at once. Searches hold the GIL, so more threads than this on 2 cores only
-# add searchers (each with its caches) and queueing, not throughput.
-WORKER_THREADS = 8
+# Threads answering requests at once. A search holds the GIL, so more threads only add searchers (each
+# with its own caches, all reopened after every commit) and no throughput; a few overlap the I/O.
+WORKER_THREADS = 4
 SIMILAR_RELEASES = 5
 FACETS_SHOWN = 12
 SECURITY_HEADERS = [

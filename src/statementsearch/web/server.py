@@ -29,9 +29,14 @@ WATCHER_JOIN_SECONDS = 10
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A listening socket (port 0: any free one); `OSError` when the address is taken or not ours."""
+    """A listening socket (port 0: any free one); `OSError` when the address is taken or not ours.
+
+    Made with the protocol named: asyncio turns Nagle's algorithm off only on connections of a socket
+    whose protocol is TCP, and with it on, a kept-alive connection waits ~40 ms for the client's delayed
+    ACK between a response's headers and its body.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
