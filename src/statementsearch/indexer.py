@@ -20,7 +20,6 @@ import errno
 import itertools
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,13 +37,14 @@ from .manifest import (
     load_manifest,
     load_seen,
     save_seen,
-    seen_leftovers,
     state_term,
+    sweep_seen_leftovers,
     unreadable_files,
 )
 from .models import FileFailure, Release, UpdateSummary
 from .reader import document_name, file_hash, read_file, scan_documents
 from .schema import text_sections, to_datetime
+from .whoosh_internals import sweep_leftovers
 
 __all__ = [
     "LOCK_FILE",
@@ -241,22 +241,6 @@ def plan_update(root: Path, manifest: dict[str, FileState]) -> _Plan:
     return plan
 
 
-def sweep_leftovers(ix: Any) -> None:
-    """Remove what a killed writer left: temporary tables of contents, its temp folder, files of
-    segments no committed generation uses, a half-written manifest cache. Runs under the writer lock, so
-    no live writer owns them."""
-    folder = Path(ix.storage.folder)
-    for leftover in [*folder.glob("_MAIN_*.toc.*"), *seen_leftovers(folder)]:
-        with contextlib.suppress(OSError):
-            leftover.unlink()
-    shutil.rmtree(folder / "MAIN.tmp", ignore_errors=True)
-    with contextlib.suppress(Exception):
-        from whoosh.index import TOC, clean_files
-
-        toc = TOC.read(ix.storage, ix.indexname, schema=ix.schema)
-        clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
-
-
 def _open_writer(ix: Any, procs: int, parallel: bool) -> Any:
     try:
         if parallel and procs > 1:
@@ -300,8 +284,9 @@ def update_index(
     read or indexed is in `failures`, marked `repeated` when the last update failed on it the same way.
     """
     started = time.perf_counter()
-    sweep_leftovers(ix)
     index_dir = Path(ix.storage.folder)
+    sweep_leftovers(ix)
+    sweep_seen_leftovers(index_dir)
     seen = load_seen(index_dir)
     manifest = {} if rebuild else load_manifest(ix, seen)
     plan = plan_update(root, manifest)

@@ -34,8 +34,8 @@ __all__ = [
     "load_manifest",
     "load_seen",
     "save_seen",
-    "seen_leftovers",
     "state_term",
+    "sweep_seen_leftovers",
     "unreadable_files",
 ]
 
@@ -167,9 +167,11 @@ def save_seen(index_dir: Path, seen: SeenFiles) -> None:
             temporary.unlink()
 
 
-def seen_leftovers(index_dir: Path) -> list[Path]:
-    """Temporary copies of the cache a killed writer left (swept under the writer lock)."""
-    return list(index_dir.glob(f"{SEEN_FILE}.*.tmp"))
+def sweep_seen_leftovers(index_dir: Path) -> None:
+    """Remove temporary copies of the cache a killed writer left (call it under the writer lock)."""
+    for leftover in index_dir.glob(f"{SEEN_FILE}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def unreadable_files(index_dir: Path) -> tuple[FileFailure, ...]:
