@@ -17,18 +17,19 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from whoosh import index as whoosh_index
 from whoosh import writing
 
+from .dedup import Fingerprint, GroupEntry, assign_groups, decode, encode, fingerprint, is_duplicate
 from .errors import IndexLockedError, IndexWriteError, UnreadableFileError
 from .manifest import (
     FileState,
@@ -41,7 +42,7 @@ from .manifest import (
     sweep_seen_leftovers,
     unreadable_files,
 )
-from .models import FileFailure, Release, UpdateSummary
+from .models import FileFailure, FileReport, Release, UpdateSummary
 from .reader import document_name, file_hash, read_file, scan_documents
 from .schema import text_sections, to_datetime
 from .whoosh_internals import sweep_leftovers
@@ -279,9 +280,12 @@ def update_index(
 ) -> UpdateSummary:
     """Bring the index to exactly the documents under `root`, reading only what changed.
 
-    With `deduplicate`, each release written joins the near-duplicate group of an earlier one (of this
-    run, or already in the index) whose text is nearly the same; see `dedup`. A file that could not be
-    read or indexed is in `failures`, marked `repeated` when the last update failed on it the same way.
+    With `deduplicate`, the files to write are read twice: first for the fingerprints, from which the
+    near-duplicate groups are computed (`_Grouper`), then to write them with their groups. Groups are a
+    function of the set of releases (`dedup.assign_groups`), so the first pass must see every new release
+    before any is written; releases already in the index whose group the update changes are rewritten.
+    `progress` counts the bytes of the second pass. A file that could not be read or indexed is in
+    `failures`, marked `repeated` when the last update failed on it the same way.
     """
     started = time.perf_counter()
     index_dir = Path(ix.storage.folder)
@@ -376,15 +380,17 @@ class _FileNotWritten(Exception):
 
 
 class _Attempt:
-    """One pass over the files to write, ending in one commit (or none, when nothing was written).
+    """One try at writing the plan, ending in one commit (or none, when nothing was written).
 
-    Whatever reading or preparing a file raises is that file's failure. What the writer raises while
-    taking a file's documents (other than an OSError, which concerns the whole index: a full disk, a
-    read-only folder) ends the attempt with `_FileNotWritten`, since a Whoosh writer cannot take back half
-    a document; `update_index` then runs a new attempt without that file. Documents are checked before
-    they reach the writer (`_checked`): Whoosh's multi-process writer would lose a whole batch, silently,
-    to one document its worker process cannot index. The writer is opened at the first file to write, so
-    an update that only meets touched or unreadable files opens none.
+    With deduplication the files are read twice (see `update_index`): the first pass decides the groups,
+    the second writes. Whatever reading or preparing a file raises, in either pass, is that file's
+    failure. What the writer raises while taking a file's documents (other than an OSError, which
+    concerns the whole index: a full disk, a read-only folder) ends the attempt with `_FileNotWritten`,
+    since a Whoosh writer cannot take back half a document; `update_index` then runs a new attempt
+    without that file (whose old releases, if any, stay and are grouped as such). Documents are checked
+    before they reach the writer (`_checked`): Whoosh's multi-process writer would lose a whole batch,
+    silently, to one document its worker process cannot index. The writer is opened at the first file
+    to write, so an update that only meets touched or unreadable files opens none.
     """
 
     def __init__(
@@ -408,14 +414,19 @@ class _Attempt:
         self.grouper: _Grouper | None = None
 
     def run(self) -> _Outcome:
-        if self.settings.deduplicate and self.plan.to_write:
-            replaced = {rel for _, rel, _ in self.plan.to_write} | set(self.plan.removed)
-            self.grouper = _Grouper(None if self.settings.rebuild else self.ix, replaced)
+        if not (self.plan.to_write or self.plan.removed or self.settings.rebuild):
+            return self.outcome  # nothing to write: no searcher, no writer
         try:
+            if self.settings.deduplicate:
+                self._first_pass()
             for path, rel, st in self.plan.to_write:
                 self._file(path, rel, st)
             for rel in self.plan.removed:
                 self.outcome.deleted += self._writer().delete_by_term("path", rel)
+            if self.grouper is not None and self.grouper.regrouped:
+                rewritten = self.grouper.rewrite(self._writer(), self.manifest)
+                self.outcome.written += rewritten
+                self.outcome.deleted += rewritten
             if self.writer is not None or self.settings.rebuild:
                 self._writer().commit(mergetype=writing.CLEAR if self.settings.rebuild else None)
         except BaseException as exc:
@@ -437,8 +448,41 @@ class _Attempt:
             self.writer = _open_writer(self.ix, self.settings.procs, parallel)
         return self.writer
 
+    def _first_pass(self) -> None:
+        """Fingerprint the releases of every file to write and decide all groups before any is written
+        (see `_Grouper`). A file that fails here is that file's failure, as in the second pass."""
+        self.grouper = grouper = _Grouper(None if self.settings.rebuild else self.ix, set())
+        read: set[str] = set()
+        for path, rel, st in self.plan.to_write:
+            report = self._read(path, rel, st)
+            if isinstance(report, FileReport):
+                try:
+                    grouper.add(report.releases)
+                except Exception as exc:  # as in `_read`: this file's failure
+                    report = _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash))
+            if isinstance(report, SeenFailure):
+                self.outcome.failures[rel] = report
+                continue
+            read.add(rel)
+            grouper.file_hashes[rel] = report.file_hash
+        grouper.replaced = (read & set(self.manifest)) | set(self.plan.removed)
+        grouper.resolve()
+
+    def _read(self, path: Path, rel: str, st: os.stat_result) -> FileReport | SeenFailure:
+        """A file's releases, or why it cannot be read (whatever reading it raised)."""
+        excluded = self.excluded.get(rel)
+        if excluded is not None:
+            return excluded
+        try:
+            report = read_file(path, self.root)
+        except Exception as exc:  # a bug, or an input no one foresaw: this file's failure, not the build's
+            return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, ""))
+        if report.error is not None:
+            return SeenFailure.of(report.error, st, report.file_hash)
+        return report
+
     def _file(self, path: Path, rel: str, st: os.stat_result) -> None:
-        prepared = self.excluded.get(rel) or self._prepared(path, rel, st)
+        prepared = self.outcome.failures.get(rel) or self._prepared(path, rel, st)
         if isinstance(prepared, SeenFailure):
             self.outcome.failures[rel] = prepared
             self.counter.advance(st.st_size)
@@ -464,22 +508,24 @@ class _Attempt:
         self.outcome.written_files[rel] = prepared.state
 
     def _prepared(self, path: Path, rel: str, st: os.stat_result) -> _Prepared | SeenFailure:
-        """One file's documents, or why it cannot be indexed (whatever reading or preparing it raised)."""
-        state = FileState(rel, st.st_size, st.st_mtime_ns, "")
+        """One file's documents, read again for writing, or why they cannot be written."""
+        report = self._read(path, rel, st)
+        if isinstance(report, SeenFailure):
+            return report
+        self.outcome.warnings.extend(f"{rel}: {warning}" for warning in report.warnings)
+        changed = self.grouper.changed_since_read(rel, report) if self.grouper is not None else None
+        if changed is not None:
+            return SeenFailure.of(changed, st, report.file_hash)
+        state = FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash)
         try:
-            report = read_file(path, self.root)
-            state = FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash)
-            self.outcome.warnings.extend(f"{rel}: {warning}" for warning in report.warnings)
-            if report.error is not None:
-                return SeenFailure.of(report.error, st, report.file_hash)
             term = state_term(rel, report.file_hash)
             documents = [_checked(release_document(r, term, self._group(r))) for r in report.releases]
-        except Exception as exc:  # a bug, or an input no one foresaw: this file's failure, not the build's
+        except Exception as exc:  # as in `_read`: this file's failure
             return _unexpected(exc, state)
         return _Prepared(documents, state)
 
     def _group(self, release: Release) -> Grouping | None:
-        return self.grouper.group(release) if self.grouper is not None else None
+        return self.grouper.grouping(release.id) if self.grouper is not None else None
 
 
 def _unexpected(exc: Exception, state: FileState) -> SeenFailure:
@@ -500,53 +546,156 @@ def _checked(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-class _Grouper:
-    """Near-duplicate groups for the releases one update writes.
+class _Indexed(NamedTuple):
+    """A release already in the index, as grouping reads it from its stored fields."""
 
-    Earlier releases of the same run are remembered by `dedup.GroupAssigner`; releases already in the
-    index are found through their anchor terms (at most `MAX_CANDIDATES` per release), except those of
-    files this update replaces or removes.
+    docnum: int
+    entry: GroupEntry
+    group: str
+    fingerprint: str
+
+
+class _Grouper:
+    """Near-duplicate groups for one update, decided before anything is written.
+
+    The groups are `dedup.assign_groups` over all releases, which only the releases linked by duplicate
+    links to what changes can feel. So the update runs it over that part: the new releases, the index's
+    members of the groups of the releases it deletes, and, repeatedly, every release in the index that is
+    a duplicate (shares an anchor and `is_duplicate` accepts) of one taken so far. The index's releases of
+    the files this update replaces or removes are left out: they are going. Those taken from the index
+    whose group comes out different are rewritten from their stored fields; the others keep theirs.
+    A rebuild has no index to consult: `assign_groups` runs over all new releases.
     """
 
-    MAX_CANDIDATES = 64
-
     def __init__(self, ix: Any | None, replaced: set[str]) -> None:
-        from .dedup import GroupAssigner
-
-        self.assigner = GroupAssigner()
         self.replaced = replaced
-        self.searcher = ix.searcher() if ix is not None and not ix.is_empty() else None
+        self.searcher: Any = ix.searcher() if ix is not None and not ix.is_empty() else None
+        self.new: dict[str, tuple[date | None, str]] = {}
+        """id -> (date, encoded fingerprint or "") of each release this update writes."""
+        self.file_hashes: dict[str, str] = {}
+        self.groups: dict[str, str] = {}
+        self.regrouped: list[tuple[int, str]] = []
+        """(docnum, new group) of the index's releases whose group this update changes."""
 
-    def group(self, release: Release) -> Grouping:
-        from .dedup import encode, fingerprint
+    def add(self, releases: Iterable[Release]) -> None:
+        """Fingerprint one file's releases: all of them, or none when one raises."""
+        found = {release.id: (release.date, self._code(release)) for release in releases}
+        self.new.update(found)
 
-        fp = fingerprint(release.title, release.body)
-        if fp is None:
-            return Grouping(release.id)
-        group = self.assigner.assign(release.id, fp, self._indexed(fp.anchors))
-        return Grouping(group, fp.anchors, encode(fp))
+    @staticmethod
+    def _code(release: Release) -> str:
+        fp = fingerprint(release.title, release.body, release.date)
+        return encode(fp) if fp is not None else ""
 
-    def _indexed(self, anchors: tuple[str, ...]) -> Iterator[tuple[str, str, Any]]:
-        if self.searcher is None:
-            return
+    def changed_since_read(self, rel: str, report: FileReport) -> str | None:
+        """Why a file read again for writing cannot be written now: it changed since the first pass."""
+        if self.file_hashes.get(rel) == report.file_hash:
+            return None
+        return "changed while being indexed; the next update reads it again"
+
+    def grouping(self, release_id: str) -> Grouping:
+        """The group of a new release, with the anchors and fingerprint stored beside it."""
+        _day, code = self.new.get(release_id, (None, ""))
+        if not code:
+            return Grouping(release_id)
+        return Grouping(self.groups.get(release_id, release_id), decode(code).anchors, code)
+
+    def resolve(self) -> None:
+        """Decide the groups of the new releases and of every index release they can affect."""
+        new = {
+            release_id: GroupEntry(release_id, day, decode(code) if code else None)
+            for release_id, (day, code) in self.new.items()
+        }
+        taken = self._connected(new) if self.searcher is not None else {}
+        groups = assign_groups([*new.values(), *(indexed.entry for indexed in taken.values())])
+        self.groups = {release_id: groups[release_id] for release_id in new}
+        self.regrouped = [
+            (indexed.docnum, groups[release_id])
+            for release_id, indexed in taken.items()
+            if groups[release_id] != indexed.group
+        ]
+
+    def _connected(self, new: dict[str, GroupEntry]) -> dict[str, _Indexed]:
+        """The index's releases linked to the new ones or to the deleted ones by duplicate links."""
+        taken: dict[str, _Indexed] = {}
+        frontier = [entry.fingerprint for entry in new.values() if entry.fingerprint is not None]
+        for indexed in self._members_of_deleted_groups():
+            if indexed.entry.release_id not in new and indexed.entry.release_id not in taken:
+                taken[indexed.entry.release_id] = indexed
+                if indexed.entry.fingerprint is not None:
+                    frontier.append(indexed.entry.fingerprint)
+        while frontier:
+            fp = frontier.pop()
+            for indexed in self._sharing_an_anchor(fp):
+                other = indexed.entry
+                if other.release_id in new or other.release_id in taken or other.fingerprint is None:
+                    continue
+                if is_duplicate(fp, other.fingerprint):
+                    taken[other.release_id] = indexed
+                    frontier.append(other.fingerprint)
+        return taken
+
+    def _members_of_deleted_groups(self) -> Iterator[_Indexed]:
+        from whoosh.query import Term
+
+        groups = set()
+        for path in sorted(self.replaced):
+            for docnum in self.searcher.docs_for_query(Term("path", path)):
+                groups.add(self.searcher.stored_fields(docnum).get("group", ""))
+        for group in sorted(groups - {""}):
+            yield from self._indexed(self.searcher.docs_for_query(Term("group", group)))
+
+    def _sharing_an_anchor(self, fp: Fingerprint) -> Iterator[_Indexed]:
         from whoosh.query import Or, Term
 
-        from .dedup import decode
+        yield from self._indexed(self.searcher.docs_for_query(Or([Term("anchors", a) for a in fp.anchors])))
 
-        docnums = self.searcher.docs_for_query(Or([Term("anchors", a) for a in anchors]))
-        for docnum in itertools.islice(docnums, self.MAX_CANDIDATES):
+    def _indexed(self, docnums: Iterable[int]) -> Iterator[_Indexed]:
+        """The index's releases among `docnums`, except those of replaced files."""
+        for docnum in docnums:
             stored = self.searcher.stored_fields(docnum)
-            if stored.get("path") in self.replaced or not stored.get("fingerprint"):
+            if stored.get("path") in self.replaced:
                 continue
+            day = stored.get("date")
+            code = stored.get("fingerprint") or ""
             try:
-                yield stored["id"], stored["group"], decode(stored["fingerprint"])
-            except (KeyError, ValueError):
-                continue
+                fp = decode(code) if code else None
+            except ValueError:  # damaged: the release is judged too short, and so is its own group
+                fp, code = None, ""
+            entry = GroupEntry(stored["id"], day.date() if isinstance(day, datetime) else None, fp)
+            yield _Indexed(docnum, entry, stored.get("group") or stored["id"], code)
+
+    def rewrite(self, writer: Any, manifest: dict[str, FileState]) -> int:
+        """Rewrite the index's releases whose group changed, from their stored fields; how many."""
+        for docnum, group in self.regrouped:
+            stored = self.searcher.stored_fields(docnum)
+            release = release_from_stored(stored)
+            code = stored.get("fingerprint") or ""
+            anchors = decode(code).anchors if code else ()
+            writer.delete_by_term("id", release.id)
+            state = state_term(release.path, manifest[release.path].file_hash)
+            writer.add_document(**release_document(release, state, Grouping(group, anchors, code)))
+        return len(self.regrouped)
 
     def close(self) -> None:
         if self.searcher is not None:
             self.searcher.close()
             self.searcher = None
+
+
+def release_from_stored(stored: dict[str, Any]) -> Release:
+    """The release whose stored fields these are (everything `release_document` needs to write it again)."""
+    day = stored.get("date")
+    return Release(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        issuer=stored.get("issuer", ""),
+        date=day.date() if isinstance(day, datetime) else None,
+        body=stored.get("body", ""),
+        path=stored.get("path", ""),
+        position=int(stored.get("position", 0)),
+        content_hash=stored.get("content_hash", ""),
+    )
 
 
 def _os_reason(exc: OSError) -> str:

@@ -160,7 +160,7 @@ def build_schema() -> fields.Schema:
         # "1" for a release without a date: sorting by date puts those last in either order.
         dateless=fields.ID(sortable=True),
         body=fields.STORED(),
-        # Near-duplicate group: the id of the group's first release (its own id when it has no duplicate).
+        # Near-duplicate group: the id of its original, the group's earliest release (dedup.assign_groups).
         group=fields.ID(stored=True, sortable=True),
         # Near-duplicate fingerprint (see `dedup`): anchors find candidates, the stored sketch compares them.
         anchors=fields.KEYWORD(),
