@@ -201,7 +201,7 @@ class Ranker:
         self, searcher: Any, params: Params | None = None, statistics: Statistics | None = None
     ) -> None:
         self._searcher = searcher
-        self._params = params or Params()
+        self._params = params or Params.default()
         self._stats = statistics or SearcherStatistics(searcher)
         self._segments: list[_Segment] | None = None
         self._avgfl: dict[str, float] = {}

@@ -19,10 +19,10 @@ from .analysis import EnglishAnalyzer, words
 
 # Bumped whenever fields or analysis change in a way an old index cannot serve; an index with another
 # version is refused with a clear message, and `index --rebuild` recreates it.
-# 4: a sortable `id` column (stable tie-breaks). 5: `file_state` holds path and hash only (size and mtime
-# moved to a cache beside the index, so a touched file is not rewritten); names that are not UTF-8 or hold
-# control characters are escaped in ids.
-SCHEMA_VERSION = 5
+# 4: a sortable `id` column (stable tie-breaks); 5: another stop list. 6: `file_state` holds path and hash
+# only (size and mtime moved to a cache beside the index, so a touched file is not rewritten); names that
+# are not UTF-8 or hold control characters are escaped in ids.
+SCHEMA_VERSION = 6
 
 # Bare query words are looked up in one field, `text`, that holds a release's title, issuer, date words
 # and body, each occurrence weighted by its section's boost: a term's weight in a release is the sum of
