@@ -40,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from relevance import COLLECTIONS, default_shared, read_qrels
 from statementsearch import StatementIndex, schema
 from statementsearch.errors import QueryError
-from statementsearch.searching import run
 
 VARIANTS = ("base", "notitle", "cut30", "rare", "upper", "stopwrap")
 MEASURES = {"MAP": AP, "nDCG@10": nDCG @ 10}
@@ -195,8 +194,8 @@ class Ours:
         return self.indexes[title_boost]
 
     def run(self, config: Config, queries: list[tuple[str, str]]) -> dict[str, list[tuple[str, float]]]:
-        """Each query's ranked list as `batch --fill` makes it (`search(..., fill=True)`: the same
-        reading, ranker and order), without building hits: ids come from the id column."""
+        """Each query's ranked list as `batch` makes it (`search(..., fill=True)`: the same reading,
+        ranker and order), without building hits: ids come from the id column."""
         title_boost, k1, b = config
         ix = self.index(title_boost)
         runs: dict[str, list[tuple[str, float]]] = {}
@@ -210,7 +209,9 @@ class Ours:
                     except QueryError:
                         runs[qid] = []
                         continue
-                    ranked = run(matching, "relevance", DEPTH, collapse=False, fill=True)
+                    # `fill` ranks the loosest reading (searching.filled; it takes the matches alone
+                    # only when that gives the same list): ranked here directly, at half the cost.
+                    ranked = matching.with_reading(matching.reading.loosest()).top(DEPTH)
                     runs[qid] = [(matching.columns.value("id", docnum), score) for docnum, score in ranked]
         return runs
 
