@@ -455,3 +455,36 @@ def test_a_missing_documents_folder_leaves_no_index_behind(tmp_path: Path) -> No
         code, _, err = run(*command, *where)
         assert code == 2 and "documents folder" in err and "does not exist" in err, command
         assert not (tmp_path / "index").exists(), command
+
+
+def test_reissues_show_their_own_headlines(place: Path) -> None:
+    from statementsearch.reader import read_file
+
+    dod = read_file(SEED).releases[0]
+    (place / "documents" / "reissue.txt").write_text(
+        f"Pentagon Explains Strike on Soleimani\n(Source: DoD News; issued Jan. 4, 2020)\n\n{dod.body}\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run("search", "qassem", "--json")
+    hit = json.loads(out.splitlines()[0])
+    ids = {hit["id"], *(d["id"] for d in hit["duplicates"])}
+    assert code == 0 and ids == {DOD, "reissue.txt#1"} and len(hit["duplicates"]) == 1
+    other = hit["duplicates"][0]
+    assert other["title"] != hit["title"] and other["title"] in {
+        dod.title,
+        "Pentagon Explains Strike on Soleimani",
+    }
+    code, out, _ = run("search", "qassem")
+    assert "1-1 of 1 result (2 releases with re-issues)" in out
+    assert f'also issued as 1 other: {other["issuer"]} {other["date"]} ("{other["title"]}")' in out
+
+
+def test_phrase_suggestion_on_stderr(place: Path) -> None:
+    lines = [
+        f"Report {n}\n(Source: Office; issued 2020-01-02)\n\nFunds for the bridge to nowhere, part {n}.\n"
+        for n in range(3)
+    ]
+    lines.append("Report 9\n(Source: Office; issued 2020-01-02)\n\nThe bridge was fixed; nowhere else.\n")
+    (place / "documents" / "bridges.txt").write_text("\n".join(lines), encoding="utf-8")
+    code, _, err = run("search", "bridge", "to", "nowhere")
+    assert code == 0 and "as a phrase: statementsearch search '\"bridge to nowhere\"'" in err
