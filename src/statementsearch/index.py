@@ -324,10 +324,10 @@ class StatementIndex:
         with self._searcher() as lease:
             reader = lease.searcher.reader()
             matching = self._matching(lease, query, issuer, since, until)
-            if not matching.top(1):
+            if not matching.any():
                 matching = relaxed(matching, lambda word: _has_correction(reader, word)) or matching
             results = run(matching, sort, offset + limit, collapse, fill)[offset:]
-            hits = self._hits(lease, matching, results, offset, collapse, snippets)
+            hits = self._hits(lease, matching, results, offset, collapse, snippets, fill)
             counts = count_matches(matching, collapse) if facets else Counts(len(hits), len(hits), ())
             suggestion = phrase = None
             if suggestions:
@@ -380,11 +380,13 @@ class StatementIndex:
         offset: int,
         collapse: bool,
         snippets: bool,
+        fill: bool,
     ) -> tuple[Hit, ...]:
         reading = matching.reading
         matcher = TermMatcher(highlight_terms(reading)) if snippets else None
-        loose = [docnum for docnum, _ in results]
-        lacking = missing_words(matching, loose) if reading.words else {}
+        # A hit may lack words only in a relaxed reading, a filled list or a long query's.
+        may_lack = reading.relaxed or fill or reading.min_words < len(reading.words)
+        lacking = missing_words(matching, [docnum for docnum, _ in results]) if may_lack else {}
         return tuple(
             self._hit(lease, h, rank, matcher, collapse, lacking.get(h[0], ()))
             for rank, h in enumerate(results, start=offset + 1)
@@ -443,7 +445,7 @@ class StatementIndex:
         with self._searcher() as lease:
             reader = lease.searcher.reader()
             matching = self._matching(lease, query, issuer, since, until)
-            if not matching.top(1):
+            if not matching.any():
                 matching = relaxed(matching, lambda word: _has_correction(reader, word)) or matching
             dates = matching_dates(matching)
         first = since_date(since) if since is not None else None
