@@ -9,14 +9,17 @@ import pytest
 from whoosh import fields
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 
-from statementsearch.analysis import TOKEN_PATTERN, EnglishAnalyzer, word_spans
+from statementsearch.analysis import STOP_WORD_SET, TOKEN_PATTERN, EnglishAnalyzer, word_spans
 from statementsearch.reader import read_file
 from statementsearch.schema import TextField
 
 SEED = Path(__file__).resolve().parents[1] / "documents" / "000_fb62ce4d62dc1888.txt"
 
 WHOOSH_CHAIN = (
-    RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | StopFilter(maxsize=40) | StemFilter(cachesize=-1)
+    RegexTokenizer(TOKEN_PATTERN)
+    | LowercaseFilter()
+    | StopFilter(stoplist=STOP_WORD_SET, maxsize=40)
+    | StemFilter(cachesize=-1)
 )
 
 

@@ -14,13 +14,12 @@ from datetime import date, datetime
 from typing import Any
 
 from whoosh import fields, query
-from whoosh.scoring import BM25F
 
 from .analysis import EnglishAnalyzer, words
 
 # Bumped whenever fields or analysis change in a way an old index cannot serve; an index with another
 # version is refused with a clear message, and `index --rebuild` recreates it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 # Bare query words are looked up in one field, `text`, that holds a release's title, issuer, date words
 # and body, each occurrence weighted by its section's boost: a term's weight in a release is the sum of
@@ -141,7 +140,8 @@ def date_range(fieldname: str, first: date | None, last: date | None, boost: flo
 
 def build_schema() -> fields.Schema:
     return fields.Schema(
-        id=fields.ID(stored=True, unique=True),
+        # Sortable: the id column breaks ties between equal scores in a stable order (searching.Columns).
+        id=fields.ID(stored=True, unique=True, sortable=True),
         path=fields.ID(stored=True),
         position=fields.STORED(),
         content_hash=fields.STORED(),
@@ -157,7 +157,7 @@ def build_schema() -> fields.Schema:
         # "1" for a release without a date: sorting by date puts those last in either order.
         dateless=fields.ID(sortable=True),
         body=fields.STORED(),
-        # Near-duplicate group: the id of the group's first release (its own id when it has no duplicate).
+        # Near-duplicate group: the id of its original, the group's earliest release (dedup.assign_groups).
         group=fields.ID(stored=True, sortable=True),
         # Near-duplicate fingerprint (see `dedup`): anchors find candidates, the stored sketch compares them.
         anchors=fields.KEYWORD(),
@@ -168,10 +168,6 @@ def build_schema() -> fields.Schema:
 def text_sections(title: str, issuer: str, day: date | None, body: str) -> list[Section]:
     """The `text` field's value for a release."""
     return [(title, TITLE_BOOST), (issuer, ISSUER_BOOST), (date_words(day), DATE_BOOST), (body, BODY_BOOST)]
-
-
-def scoring() -> BM25F:
-    return BM25F(B=BM25_B, K1=BM25_K1)
 
 
 def date_words(day: date | None) -> str:
