@@ -222,3 +222,20 @@ def test_issuers_by_words_and_several_at_once(ix: Any) -> None:
     assert ix.search("bridge", issuer="Office D").hits == ()
     assert [(c.issuer, c.count) for c in ix.issuers()] == [("Office A", 20), ("Office B", 3), ("Office C", 3)]
     assert [c.issuer for c in ix.issuers("c")] == ["Office C"]
+
+
+def test_a_phrase_is_offered_when_the_words_stand_together_in_most_top_hits(tmp_path: Path) -> None:
+    bodies = [f"Funds for the bridge to nowhere were cut, report {n} says." for n in range(3)]
+    bodies.append("The bridge was repaired; nowhere else in the state did funds arrive.")
+    records = [
+        release(f"b{n}", f"Report {n}", "Office A", "2020-01-02", body) for n, body in enumerate(bodies)
+    ]
+    ix = build(tmp_path, records, files=1)
+    try:
+        assert ix.search("bridge to nowhere").phrase == '"bridge to nowhere"'
+        assert ix.search('"bridge to nowhere"').phrase is None  # already a phrase
+        assert ix.search("bridge funds").phrase is None  # not side by side
+        assert ix.search("bridge to nowhere", suggestions=False).phrase is None
+        assert [h.id for h in ix.search('"bridge to nowhere"').hits] == ["b0", "b1", "b2"]
+    finally:
+        ix.close()

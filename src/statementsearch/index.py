@@ -31,6 +31,7 @@ from .errors import (
 )
 from .highlight import Snippet, TermMatcher, make_snippet
 from .models import (
+    Duplicate,
     Hit,
     IndexStats,
     IssuerCount,
@@ -520,6 +521,25 @@ class StatementIndex:
 
         return release_from_stored(stored)
 
+    def duplicates(self, release_id: str) -> tuple[Duplicate, ...]:
+        """The other releases of this release's near-duplicate group (re-issues), oldest document first."""
+        with self._searcher() as lease:
+            searcher = lease.searcher
+            docnum = searcher.document_number(id=release_id)
+            if docnum is None:
+                raise ReleaseNotFoundError(f"no release with id {release_id!r}")
+            columns = lease.columns or Columns(searcher)
+            return duplicates(searcher, columns, docnum, searcher.stored_fields(docnum))
+
+    def highlights(self, query: str, text: str) -> tuple[tuple[int, int], ...]:
+        """[start, end) spans of the words of `text` that the query matches, as a hit's `highlights`.
+
+        For marking a query's words in a whole release (`show` gives the text, this where to mark it).
+        """
+        with self._searcher() as lease:
+            reading = parse_query(query, self._parser, lease.searcher.reader())
+            return tuple(TermMatcher(highlight_terms(reading)).spans(text))
+
     def stats(self, top: int = 10) -> IndexStats:
         """Counts and ranges that describe the index."""
         with self._searcher() as lease:
@@ -530,7 +550,7 @@ class StatementIndex:
             dates = matching_dates(everything)
             segments = len(list(searcher.leaf_searchers()))
         first, last = (min(dates).isoformat(), max(dates).isoformat()) if dates else (None, None)
-        from .indexer import load_manifest
+        from .indexer import load_manifest, unreadable_files
 
         files = len(load_manifest(self._ix))
         return IndexStats(
@@ -544,6 +564,7 @@ class StatementIndex:
             segments=segments,
             last_update=self._last_update(),
             path=str(self.path),
+            unreadable=unreadable_files(self.path),
         )
 
     def _last_update(self) -> str | None:
