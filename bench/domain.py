@@ -49,6 +49,7 @@ import fts5
 import plain_whoosh
 from baselines import FTS5_FILE, WHOOSH_DIR
 from corpus import default_shared, iter_corpus_records, shingle_overlap, word_shingles
+from statementsearch import StatementIndex, StatementSearchError
 
 HERE = Path(__file__).resolve().parent
 NEEDS_FILE = HERE / "domain" / "needs.tsv"
@@ -223,8 +224,6 @@ def score_ranking(ranking: Sequence[str], grades: Mapping[str, int], group_of: M
 
 def statementsearch_rankings(index_dir: Path, needs: Sequence[Need]) -> Rankings:
     """statementsearch's top 10 per need through the library, near-duplicates collapsed (the default)."""
-    from statementsearch import StatementIndex
-
     ix = StatementIndex.open(index_dir)
     try:
         return {
@@ -465,7 +464,7 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     args = parse_args(argv)
     try:
         run(args, out)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, StatementSearchError) as exc:
         print(f"domain: {exc}", file=sys.stderr)
         return 2
     return 0

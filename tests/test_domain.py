@@ -162,6 +162,7 @@ SMALL_CORPUS = [
 @pytest.fixture
 def small_setup(tmp_path: Path) -> list[str]:
     """Three real indexes of five releases, the needs and judgments files: the options that run on them."""
+    import baselines
     import fts5
     import plain_whoosh
     from statementsearch import StatementIndex
@@ -178,8 +179,8 @@ def small_setup(tmp_path: Path) -> list[str]:
         ix.build(documents)
     finally:
         ix.close()
-    plain_whoosh.build(tmp_path / "baselines" / domain.WHOOSH_DIR, SMALL_CORPUS)
-    fts5.build(tmp_path / "baselines" / domain.FTS5_FILE, SMALL_CORPUS)
+    plain_whoosh.build(tmp_path / "baselines" / baselines.WHOOSH_DIR, SMALL_CORPUS)
+    fts5.build(tmp_path / "baselines" / baselines.FTS5_FILE, SMALL_CORPUS)
     (tmp_path / "needs.tsv").write_text(
         "N1\thagel nomination\tperson-issuer\tHagel's nomination, not his own statements on others.\n",
         encoding="utf-8",
@@ -221,3 +222,16 @@ def test_explain_mode_names_systems_grades_and_repeats(small_setup: list[str]) -
     whoosh = lines[lines.index("--- plain_whoosh") + 1 : lines.index("--- fts5")]
     assert any(" ?R " in line and "[n2]" in line for line in whoosh)
     assert domain.main([*small_setup, "--explain", "N9"], out=lines.append) == 2
+
+
+def test_a_missing_or_foreign_index_exits_2_with_one_line(
+    small_setup: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_an_index = tmp_path / "not-an-index"
+    not_an_index.mkdir()
+    for index in (tmp_path / "missing", not_an_index):
+        options = list(small_setup)
+        options[options.index("--index") + 1] = str(index)
+        assert domain.main(options, out=lambda line: None) == 2
+        message = capsys.readouterr().err
+        assert message.startswith("domain: ") and message.count("\n") == 1, message
