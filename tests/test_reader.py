@@ -25,6 +25,7 @@ from render import (
     expected_fields,
     group_records,
     random_variant,
+    release_text,
     render_text_file,
 )
 from statementsearch import reader
@@ -51,10 +52,6 @@ def write(folder: Path, name: str, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
-
-
-def release(title: str, issuer: str, issued: str, body: str, end: str | None = "(ends)") -> str:
-    return f"{title}\n\n(Source: {issuer}; issued {issued})\n\n{body}\n\n{end or ''}\n\n"
 
 
 def only_release(report: FileReport) -> Any:
@@ -200,7 +197,7 @@ def test_ir_collections_read_with_their_extra_keys(shared_dir: Path) -> None:
 def test_without_end_marks_the_title_line_before_a_source_line_starts_the_next_release(
     tmp_path: Path,
 ) -> None:
-    text = release("First", "A", "2020-01-01", "Para one.\n\nPara two.", None) + release(
+    text = release_text("First", "A", "2020-01-01", "Para one.\n\nPara two.", None) + release_text(
         "Second", "B", "2020-01-02", "Only para.", None
     )
     first, second = read_file(write(tmp_path, "a.txt", text)).releases
@@ -221,13 +218,13 @@ def test_text_after_an_end_mark_is_dropped_and_headers_stripped_before_any_title
 
 
 def test_issuer_may_hold_parentheses_and_date_a_time_zone(tmp_path: Path) -> None:
-    text = release("T", "Barbara Lee (D-CA)", "Jan. 3, 2020 10:30 AM (EST)", "Body.")
+    text = release_text("T", "Barbara Lee (D-CA)", "Jan. 3, 2020 10:30 AM (EST)", "Body.")
     got = only_release(read_file(write(tmp_path, "a.txt", text)))
     assert (got.issuer, got.date) == ("Barbara Lee (D-CA)", date(2020, 1, 3))
 
 
 def test_unparseable_date_keeps_the_release_and_warns(tmp_path: Path) -> None:
-    text = release("One", "A", "Jan. 3, 2020", "B1") + release("Two", "A", "Jnuary 45", "B2")
+    text = release_text("One", "A", "Jan. 3, 2020", "B1") + release_text("Two", "A", "Jnuary 45", "B2")
     report = read_file(write(tmp_path, "a.txt", text))
     assert [r.date for r in report.releases] == [date(2020, 1, 3), None]
     assert report.warnings == ("release 2: unparseable date 'Jnuary 45'",)
@@ -235,7 +232,7 @@ def test_unparseable_date_keeps_the_release_and_warns(tmp_path: Path) -> None:
 
 def test_cp1252_curly_quotes_and_utf16_come_out_right(tmp_path: Path) -> None:
     body = "\u201cWe remain resolute,\u201d the official said \u2014 twice."
-    text = release("Quotes \u2019n\u2019 dashes", "A", "2020-01-03", body)
+    text = release_text("Quotes \u2019n\u2019 dashes", "A", "2020-01-03", body)
     for encoding in ("cp1252", "utf-16", "utf-8-sig"):
         got = only_release(read_file(write(tmp_path, f"{encoding}.txt", text.encode(encoding))))
         assert (got.title, got.body) == ("Quotes \u2019n\u2019 dashes", body)
@@ -273,7 +270,7 @@ def test_os_errors_are_reported(tmp_path: Path) -> None:
 
 
 def test_permission_denied_is_reported(tmp_path: Path) -> None:
-    path = write(tmp_path, "secret.txt", release("T", "A", "2020-01-01", "B"))
+    path = write(tmp_path, "secret.txt", release_text("T", "A", "2020-01-01", "B"))
     path.chmod(0)
     try:
         if os.access(path, os.R_OK):
@@ -286,7 +283,7 @@ def test_permission_denied_is_reported(tmp_path: Path) -> None:
 
 
 def test_permission_denied_is_reported_even_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write(tmp_path, "secret.txt", release("T", "A", "2020-01-01", "B"))
+    path = write(tmp_path, "secret.txt", release_text("T", "A", "2020-01-01", "B"))
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(path))
@@ -297,7 +294,7 @@ def test_permission_denied_is_reported_even_as_root(tmp_path: Path, monkeypatch:
 
 def test_files_above_the_size_limit_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reader, "MAX_FILE_BYTES", 64)
-    path = write(tmp_path, "big.txt", release("T", "A", "2020-01-01", "B" * 100))
+    path = write(tmp_path, "big.txt", release_text("T", "A", "2020-01-01", "B" * 100))
     error = read_file(path).error
     assert error is not None and error.startswith("file too large")
 
@@ -423,7 +420,7 @@ def test_unlistable_folder_is_a_failure_even_as_root(tmp_path: Path, monkeypatch
 
 
 def test_read_paths_takes_files_folders_and_missing_paths(seed_path: Path, tmp_path: Path) -> None:
-    write(tmp_path, "docs/dod/2020-01.txt", release("T", "US DoD", "Jan. 3, 2020", "B"))
+    write(tmp_path, "docs/dod/2020-01.txt", release_text("T", "US DoD", "Jan. 3, 2020", "B"))
     write(tmp_path, "docs/empty.txt", "")
     reports = list(read_paths([seed_path, tmp_path / "docs", tmp_path / "nope.txt"]))
     assert [(r.path, r.error) for r in reports] == [

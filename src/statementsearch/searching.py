@@ -38,6 +38,8 @@ def run(
     """The first `count` hits in order, at most one per near-duplicate group when collapsing."""
     if filters is not None and not filters:
         return []  # Whoosh would read an empty filter set as "no filter"
+    if not searcher.doc_count_all():
+        return []  # an empty index's reader has no columns to collapse or sort by
     top = _top_function(searcher, q, filters, sort, ranker)
     return collapsed(searcher, top, count) if collapse else top(count)
 
@@ -145,6 +147,8 @@ def leaf_matches(
             return found
     out = []
     for sub, offset in searcher.leaf_searchers():
+        if not sub.doc_count_all():
+            continue  # an empty index's one reader, which has no columns
         docs = q.docs(sub)
         if filters is not None:
             docs = (d for d in docs if d + offset in filters)
