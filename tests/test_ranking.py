@@ -8,6 +8,7 @@ without filters, on an index with two segments and deleted documents.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -19,8 +20,7 @@ import pytest
 
 from statementsearch import StatementIndex
 from statementsearch.analysis import term_for
-from statementsearch.ranking import plan_for
-from statementsearch.searching import _top_function, leaf_matches, whoosh_top
+from statementsearch.searching import Matching
 
 LIMITS = (1, 10, 40)
 
@@ -92,6 +92,14 @@ def _same_ranking(ours: list[tuple[int, float]], theirs: list[tuple[int, float |
 FILTERS = [{}, {"since": "2006-01-01", "until": "2008-12-31"}, {"issuer": None}]
 
 
+def _both_ways(
+    ix: StatementIndex, lease: Any, text: str, filters: dict[str, Any]
+) -> tuple[Matching, Matching]:
+    """The same reading matched by the posting-block ranker and by Whoosh's matchers."""
+    planned = ix._matching(lease, text, filters.get("issuer"), filters.get("since"), filters.get("until"))
+    return planned, dataclasses.replace(planned, ranker=None)
+
+
 @pytest.mark.parametrize("filters", FILTERS, ids=["none", "dates", "issuer"])
 def test_ranker_ranks_as_whoosh_does(ranked_ix: StatementIndex, filters: dict[str, str | None]) -> None:
     queries = _queries(ranked_ix)
@@ -99,51 +107,42 @@ def test_ranker_ranks_as_whoosh_does(ranked_ix: StatementIndex, filters: dict[st
         filters = {"issuer": ranked_ix.stats(top=1).top_issuers[0].issuer[:4]}
     planned = 0
     with ranked_ix._searcher() as lease:
-        searcher, ranker = lease.searcher, lease.ranking()
+        searcher = lease.searcher
         assert len(list(searcher.leaf_searchers())) == 2 and searcher.reader().has_deletions()
         for text in queries:
-            q, allowed = ranked_ix._query_and_filters(
-                lease, text, filters.get("issuer"), filters.get("since"), filters.get("until")
-            )
-            assert allowed is None or allowed  # (an empty filter is answered before ranking)
-            plan = plan_for(q)
-            assert plan is not None, (text, q)
+            ours, theirs = _both_ways(ranked_ix, lease, text, filters)
+            assert ours.allowed is None or ours.allowed  # (an empty filter is answered before ranking)
+            assert ours.plan is not None, (text, ours.reading)
             planned += 1
             for limit in LIMITS:
-                ours = ranker.top(plan, limit, allowed)
-                assert ours is not None, text
-                theirs = whoosh_top(searcher, q, {"filter": allowed, "terms": False})(limit)
-                _same_ranking(ours, theirs)
-                for sort in ("newest", "oldest"):
-                    by_date = ranker.by_date(plan, limit, allowed, newest=sort == "newest")
-                    assert by_date is not None
-                    by_whoosh = _top_function(searcher, q, allowed, sort, None)(limit)  # Whoosh's sort
-                    assert [d for d, _ in by_date] == [d for d, _ in by_whoosh], (text, sort)
-            ours_all = ranker.leaf_matches(plan, allowed)
-            assert ours_all is not None
-            theirs_all = leaf_matches(searcher, q, allowed)  # no ranker: Whoosh's matchers
-            assert [docs for _, docs in ours_all] == [sorted(docs) for _, docs in theirs_all], text
+                _same_ranking(ours.top(limit), theirs.top(limit))
+                for newest in (True, False):
+                    by_date = [d for d, _ in ours.by_date(limit, newest)]
+                    assert by_date == [d for d, _ in theirs.by_date(limit, newest)], (text, newest)
+            assert [docs for _, _, docs in ours.leaf_matches()] == [
+                docs for _, _, docs in theirs.leaf_matches()
+            ], text
     assert planned == len(queries) > 80
 
 
 def test_queries_the_ranker_leaves_to_whoosh(ranked_ix: StatementIndex) -> None:
-    """Wildcards, fuzzy terms, sloppy phrases and id: lookups are Whoosh's; search still answers them."""
+    """Sloppy phrases, nested groups and id: lookups are Whoosh's; search still answers them."""
     with ranked_ix._searcher() as lease:
-        for text in ("stat*", "senat~", '"united states"~3', "id:a.jsonl"):
-            q, _ = ranked_ix._query_and_filters(lease, text, None, None, None)
-            assert plan_for(q) is None, text
-    assert ranked_ix.search("stat*").total > 0
-    assert ranked_ix.search("senat~").total > 0
+        for text in ('"united states"~3', "id:a.jsonl", "(senate (bill OR act)) OR tax"):
+            ours, _ = _both_ways(ranked_ix, lease, text, {})
+            assert ours.plan is None, text
+    assert ranked_ix.search('"united states"~3').total > 0
+    assert ranked_ix.search("(senate (bill OR act)) OR tax").total > 0
 
 
 def test_search_results_come_from_the_ranker_unchanged(ranked_ix: StatementIndex) -> None:
     """The public search gives the ranker's order; counts cover the whole result set."""
     result = ranked_ix.search("senate", collapse=False, limit=20)
     with ranked_ix._searcher() as lease:
-        q, _ = ranked_ix._query_and_filters(lease, "senate", None, None, None)
-        theirs = whoosh_top(lease.searcher, q, {"terms": False})(20)
-        everything = sum(len(docs) for _, docs in leaf_matches(lease.searcher, q, None))
-    assert [round(h.score, 4) for h in result.hits] == [round(s or 0, 4) for _, s in theirs]
+        _, theirs = _both_ways(ranked_ix, lease, "senate", {})
+        top = theirs.top(20)
+        everything = sum(len(docs) for _, _, docs in theirs.leaf_matches())
+    assert [round(h.score, 4) for h in result.hits] == [round(s, 4) for _, s in top]
     assert result.total == everything
 
 
@@ -198,10 +197,9 @@ def test_the_block_caches_stay_within_their_bounds(
         lease.ranker = None  # a new ranker, made under the small limits
         ranker = lease.ranking()
         for text in queries:
-            q, _ = ranked_ix._query_and_filters(lease, text, None, None, None)
-            plan = plan_for(q)
-            assert plan is not None
-            ranker.top(plan, 5)
+            planned, _ = _both_ways(ranked_ix, lease, text, {})
+            assert planned.plan is not None
+            ranker.top(planned.plan, 5)
             assert len(ranker._decoded) <= 2
             for segment in ranker._all_segments():
                 largest = max((len(b or ()) for b in segment.blocks.values()), default=0)

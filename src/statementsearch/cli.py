@@ -171,13 +171,41 @@ def open_index(locations: Locations, *, build_if_missing: bool = True) -> Statem
 
     if StatementIndex.exists(locations.index) or not build_if_missing:
         return StatementIndex.open(locations.index)
+    _require_documents(locations)
     click.echo(
         f"{PROG}: no index at {locations.index}: building it from {locations.documents} first", err=True
     )
-    ix = StatementIndex.open(locations.index, create=True)
-    summary = _run_update(ix, locations.documents, rebuild=False, wait=0.0, procs=_default_procs())
+    with _removed_on_failure(locations.index):
+        ix = StatementIndex.open(locations.index, create=True)
+        try:
+            summary = _run_update(ix, locations.documents, rebuild=False, wait=0.0, procs=_default_procs())
+        except BaseException:
+            ix.close()
+            raise
     click.echo(f"{PROG}: {_summary_line(summary)}", err=True)
     return ix
+
+
+def _require_documents(locations: Locations) -> None:
+    """Refuse before anything is created: a command that fails must leave nothing behind."""
+    from .errors import IndexWriteError
+
+    if not locations.documents.is_dir():
+        raise IndexWriteError(f"documents folder {locations.documents} does not exist or is not a folder")
+
+
+@contextmanager
+def _removed_on_failure(folder: Path) -> Iterator[None]:
+    """Remove an index folder this command created when the command fails before it is built."""
+    import shutil
+
+    existed = folder.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _summary_line(summary: UpdateSummary) -> str:
@@ -209,6 +237,7 @@ def index_command(
 
     locations = Locations(index, documents)
     with _user_errors():
+        _require_documents(locations)
         if rebuild and StatementIndex.exists(locations.index):
             ix = _open_for_rebuild(locations.index)
         else:
@@ -243,19 +272,9 @@ def _use_color(no_color: bool) -> bool:
     return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-def _hit_json(hit: Hit) -> dict[str, Any]:
-    return {
-        "rank": hit.rank,
-        "score": hit.score,
-        "id": hit.id,
-        "title": hit.title,
-        "issuer": hit.issuer,
-        "date": hit.date,
-        "path": hit.path,
-        "snippet": hit.snippet,
-        "highlights": [list(span) for span in hit.highlights],
-        "duplicates": [{"id": d.id, "issuer": d.issuer, "date": d.date} for d in hit.duplicates],
-    }
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 release', '2 releases', '1,204 releases'."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
 def _print_hit(hit: Hit, color: bool) -> None:
@@ -268,39 +287,100 @@ def _print_hit(hit: Hit, color: bool) -> None:
     click.echo(f"   {click.style(meta, dim=True) if color else meta}")
     if hit.snippet:
         click.echo(f"   {render(hit.snippet, hit.highlights)}")
+    if hit.missing:
+        click.echo(f"   without: {', '.join(hit.missing)}")
     if hit.duplicates:
-        shown = ", ".join(f"{d.issuer or '?'} {d.date or ''}".strip() for d in hit.duplicates[:3])
-        more = f" and {len(hit.duplicates) - 3} more" if len(hit.duplicates) > 3 else ""
-        plural = "s" if len(hit.duplicates) > 1 else ""
-        click.echo(f"   also issued as {len(hit.duplicates)} other{plural}: {shown}{more}")
+        _print_duplicates(hit)
 
 
-def _print_result(result: SearchResult, as_json: bool, no_color: bool) -> None:
+def _print_duplicates(hit: Hit, shown: int = 3) -> None:
+    """ "also issued as N others", each by issuer and date, with its headline where it differs."""
+    parts = []
+    for other in hit.duplicates[:shown]:
+        part = f"{other.issuer or '?'} {other.date or ''}".strip()
+        if other.title and other.title != hit.title:
+            part += f' ("{other.title}")'
+        parts.append(part)
+    more = f" and {len(hit.duplicates) - shown} more" if len(hit.duplicates) > shown else ""
+    others = plural(len(hit.duplicates), "other")
+    click.echo(f"   also issued as {others}: {'; '.join(parts)}{more}")
+
+
+def _print_result(result: SearchResult, as_json: bool, no_color: bool, all_issuers: bool = False) -> None:
     """Hits as JSON Lines (summary on stderr) or for people (summary last, on stdout)."""
     if as_json:
         for hit in result.hits:
-            click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
-        click.echo(_summary(result), err=True)
+            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+        if all_issuers:
+            click.echo(json.dumps(_facets_json(result), ensure_ascii=False))
+        click.echo(_summary(result, all_issuers), err=True)
         return
     color = _use_color(no_color)
     for hit in result.hits:
         _print_hit(hit, color)
-    click.echo(_summary(result))
+    click.echo(_summary(result, all_issuers))
 
 
-def _summary(result: SearchResult) -> str:
+def _facets_json(result: SearchResult) -> dict[str, Any]:
+    """The one object `search --json --facets` writes after the hits: it has no "rank" key."""
+    return {
+        "facets": {"issuers": [{"issuer": f.issuer, "count": f.count} for f in result.issuers]},
+        "total": result.total,
+        "releases": result.releases,
+    }
+
+
+def _summary(result: SearchResult, all_issuers: bool = False) -> str:
     shown = f"{result.offset + 1}-{result.offset + len(result.hits)} of " if result.hits else ""
-    line = f"{shown}{result.total:,} hits in {result.seconds * 1000:.0f} ms"
+    line = f"{shown}{plural(result.total, 'result')}"
+    if result.releases != result.total:
+        line += f" ({plural(result.releases, 'release')} with re-issues)"
+    line += f" in {result.seconds * 1000:.0f} ms"
+    lines = [line]
+    if result.relaxed:
+        lines.append(_relaxed_line(result))
+    elif result.min_words and result.min_words < len(result.words):
+        lines.append(f"read as: {result.reading}")
+    lines.extend(f"note: {note}" for note in result.notes)
     if result.issuers:
-        top = ", ".join(f"{f.issuer} ({f.count})" for f in result.issuers[:5])
-        more = f", +{len(result.issuers) - 5} more issuers" if len(result.issuers) > 5 else ""
-        line += f"\nissuers: {top}{more}"
-    return line
+        listed = result.issuers if all_issuers else result.issuers[:5]
+        top = ", ".join(f"{f.issuer} ({f.count:,})" for f in listed)
+        rest = len(result.issuers) - len(listed)
+        more = f", +{plural(rest, 'more issuer')} (--facets lists them all)" if rest else ""
+        lines.append(f"issuers: {top}{more}")
+    return "\n".join(lines)
+
+
+def _relaxed_line(result: SearchResult) -> str:
+    return f"no release has all the words; showing releases without: {', '.join(result.relaxed)}"
+
+
+def _search_notices(result: SearchResult) -> None:
+    """What is said on stderr whatever the output format: relaxed words and suggestions."""
+    if result.relaxed:
+        click.echo(f"{PROG}: {_relaxed_line(result)}", err=True)
+    if result.suggestion:
+        click.echo(f"did you mean: {result.suggestion}", err=True)
+    if result.phrase:
+        click.echo(f"as a phrase: {PROG} search '{result.phrase}'", err=True)
+
+
+def _page_past_the_end(result: SearchResult, page: int) -> None:
+    last = max(1, -(-result.total // result.limit))
+    click.echo(
+        f"{PROG}: page {page:,} is past the last page ({last:,}: {plural(result.total, 'result')}, "
+        f"{result.limit} a page)",
+        err=True,
+    )
 
 
 @main.command()
 @click.argument("query", nargs=-1, required=True)
-@click.option("--issuer", help="Only releases of this issuer (exact, or a case-insensitive prefix).")
+@click.option(
+    "--issuer",
+    multiple=True,
+    help="Only releases of this issuer: its name's start, or all of its words (repeat: any of them).",
+)
 @click.option("--since", help='From this date: 2020-01-31, "Jan 2020", 2020, "30 days ago", 30d.')
 @click.option("--until", help="Through this date (a partial date means its whole period).")
 @click.option(
@@ -310,12 +390,16 @@ def _summary(result: SearchResult) -> str:
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--no-collapse", is_flag=True, help="Show every near-duplicate release, not one per group.")
 @click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR in the environment).")
+@click.option("--fill", is_flag=True, help="Go on past the matches with releases holding some of the words.")
+@click.option("--facets", is_flag=True, help="All issuer counts (--json: one facets object after the hits).")
 @click.option("--timeline", is_flag=True, help="Matching releases per month (per year over 10+ years).")
 @location_options
 @json_option
+@click.pass_context
 def search(
+    ctx: click.Context,
     query: tuple[str, ...],
-    issuer: str | None,
+    issuer: tuple[str, ...],
     since: str | None,
     until: str | None,
     sort: str,
@@ -323,51 +407,96 @@ def search(
     page: int,
     no_collapse: bool,
     no_color: bool,
+    fill: bool,
+    facets: bool,
     timeline: bool,
     index: str,
     documents: str,
     as_json: bool,
 ) -> None:
-    """Search releases: words (all required), "phrases", OR, NOT/-word, field:value, wildcards."""
+    """Search releases: words (all required; most of them past three), "phrases", OR, NOT/-word,
+    field:value, wildcards. Quote a phrase for the shell too: '"quds force"'."""
     text = " ".join(query)
     if timeline:
+        _refuse_with_timeline(ctx, ("sort", "limit", "page", "fill", "facets", "no_collapse"))
         _timeline(Locations(index, documents), text, issuer, since, until, as_json)
     with _user_errors():
         ix = open_index(Locations(index, documents))
         with ix:
             result = ix.search(
                 text,
-                issuer=issuer,
+                issuer=list(issuer) or None,
                 since=since,
                 until=until,
                 sort=sort,  # type: ignore[arg-type]
                 limit=limit,
                 offset=(page - 1) * limit,
                 collapse=not no_collapse,
+                fill=fill,
             )
-    _print_result(result, as_json, no_color)
-    if result.suggestion:
-        click.echo(f"did you mean: {result.suggestion}", err=True)
+    if not result.hits and result.total and page > 1:
+        _page_past_the_end(result, page)
+        sys.exit(1)
+    _print_result(result, as_json, no_color, all_issuers=facets)
+    _search_notices(result)
     sys.exit(0 if result.hits else 1)
 
 
+def _refuse_with_timeline(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """--timeline counts every match: options that shape a page of hits do not apply to it."""
+    given = [
+        "--" + name.replace("_", "-")
+        for name in names
+        if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+    ]
+    if given:
+        _fail(f"--timeline counts every matching release: {', '.join(given)} does not apply to it")
+
+
 def _timeline(
-    locations: Locations, text: str, issuer: str | None, since: str | None, until: str | None, as_json: bool
+    locations: Locations,
+    text: str,
+    issuer: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    as_json: bool,
 ) -> None:
     from .timeline import draw
 
     with _user_errors():
         ix = open_index(locations)
         with ix:
-            series = ix.timeline(text, issuer=issuer, since=since, until=until)
+            series = ix.timeline(text, issuer=list(issuer) or None, since=since, until=until)
     if as_json:
         for bucket in series:
             click.echo(json.dumps({"period": bucket.period, "count": bucket.count}))
     else:
         for line in draw(series):
             click.echo(line)
-        click.echo(f"{sum(b.count for b in series):,} dated releases")
+        total = sum(b.count for b in series)
+        click.echo(f"{plural(total, 'dated release')}, re-issues counted")
     sys.exit(0 if any(b.count for b in series) else 1)
+
+
+@main.command()
+@click.argument("words", nargs=-1)
+@location_options
+@json_option
+def issuers(words: tuple[str, ...], index: str, documents: str, as_json: bool) -> None:
+    """List issuers with their number of releases, most first; WORDS keeps those whose name starts with
+    them or holds each of them."""
+    with _user_errors():
+        ix = open_index(Locations(index, documents))
+        with ix:
+            found = ix.issuers(" ".join(words) or None)
+    for item in found:
+        if as_json:
+            click.echo(json.dumps({"issuer": item.issuer, "count": item.count}, ensure_ascii=False))
+        else:
+            click.echo(f"{item.count:>8,}  {item.issuer}")
+    if not as_json:
+        click.echo(plural(len(found), "issuer"), err=True)
+    sys.exit(0 if found else 1)
 
 
 @main.command()
@@ -471,10 +600,33 @@ def stats(top: int, index: str, documents: str, as_json: bool) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per query.")
 @click.option("--format", "fmt", type=click.Choice(["trec", "jsonl"]), default="trec", show_default=True)
 @click.option("--no-collapse", is_flag=True, help="Keep every near-duplicate release.")
+@click.option(
+    "--fill/--no-fill",
+    default=True,
+    show_default=True,
+    help="Rank every release holding one of the words, to --limit (--no-fill: the matches only).",
+)
+@click.option("--issuer", multiple=True, help="Only releases of this issuer (as search --issuer).")
+@click.option("--since", help="From this date (as search --since).")
+@click.option("--until", help="Through this date (as search --until).")
 @location_options
-def batch(queries: Any, limit: int, fmt: str, no_collapse: bool, index: str, documents: str) -> None:
-    """Run many queries (one `qid<TAB>text` a line) in one process: TREC run lines or JSON Lines."""
-    from .errors import QueryError
+def batch(
+    queries: Any,
+    limit: int,
+    fmt: str,
+    no_collapse: bool,
+    fill: bool,
+    issuer: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    index: str,
+    documents: str,
+) -> None:
+    """Run many queries (one `qid<TAB>text` a line) in one process: TREC run lines or JSON Lines.
+
+    A ranked list goes on past a query's matches to --limit with the releases that hold some of its
+    words (--no-fill stops at the matches, as search does)."""
+    from .errors import DateError, QueryError
 
     failed = False
     with _user_errors():
@@ -492,16 +644,24 @@ def batch(queries: Any, limit: int, fmt: str, no_collapse: bool, index: str, doc
             try:
                 result = ix.search(
                     text,
+                    issuer=list(issuer) or None,
+                    since=since,
+                    until=until,
                     limit=limit,
                     facets=False,
                     collapse=not no_collapse,
                     snippets=fmt == "jsonl",
                     suggestions=False,  # batch output has no place for them
+                    fill=fill,
                 )
+            except DateError as exc:  # the same for every line: stop at once
+                _fail(str(exc))
             except QueryError as exc:
                 click.echo(f"{PROG}: query {qid}: {exc}", err=True)
                 failed = True
                 continue
+            if result.relaxed:
+                click.echo(f"{PROG}: query {qid}: {_relaxed_line(result)}", err=True)
             _print_batch(qid, result, fmt)
     sys.exit(1 if failed else 0)
 
@@ -512,7 +672,7 @@ def _print_batch(qid: str, result: SearchResult, fmt: str) -> None:
         if fmt == "trec":
             lines.append(f"{qid} Q0 {hit.id} {hit.rank} {hit.score:.4f} statementsearch")
         else:
-            lines.append(json.dumps({"qid": qid, **_hit_json(hit)}, ensure_ascii=False))
+            lines.append(json.dumps({"qid": qid, **hit.to_dict()}, ensure_ascii=False))
     if lines:
         click.echo("\n".join(lines))
 

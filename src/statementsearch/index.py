@@ -15,7 +15,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -33,36 +33,43 @@ from .highlight import Snippet, TermMatcher, make_snippet
 from .models import (
     Hit,
     IndexStats,
+    IssuerCount,
     Release,
     SearchResult,
     TimelineBucket,
     UpdateSummary,
 )
-
-if TYPE_CHECKING:
-    from .indexer import Progress
 from .query import (
+    Reading,
     combine_filters,
     date_filter,
-    expanded_highlight_terms,
+    highlight_terms,
     issuer_filter,
+    issuer_names,
     make_parser,
     parse_query,
-    suggest,
 )
 from .ranking import Ranker
+from .schema import date_range
+from .scoring import Weighting
 from .searching import (
+    Columns,
+    Counts,
+    Matching,
     Ranked,
     SortOrder,
     allowed_docs,
-    collapsed,
     count_matches,
     duplicates,
     iso_date,
     matching_dates,
+    missing_words,
+    relaxed,
     run,
-    whoosh_top,
 )
+
+if TYPE_CHECKING:
+    from .indexer import Progress
 
 MARKER_FILE = "statementsearch.json"
 MAX_LIMIT = 10_000
@@ -77,9 +84,9 @@ DateLike = str | date | datetime | None
 def _whoosh_index() -> Any:
     from whoosh import index as whoosh_index
 
-    from . import whoosh_fixes
+    from .whoosh_internals import apply_fixes
 
-    whoosh_fixes.apply()
+    apply_fixes()
 
     return whoosh_index
 
@@ -94,12 +101,18 @@ class _Lease:
     issuers: list[str] | None = field(default=None)
     filters: dict[str, set[int]] = field(default_factory=dict)
     ranker: Ranker | None = None
+    columns: Columns | None = None
 
     def ranking(self) -> Ranker:
         """This searcher's ranker (made on first use: it reads each segment's length norms)."""
         if self.ranker is None:
             self.ranker = Ranker(self.searcher)
         return self.ranker
+
+    def matching(self, reading: Reading, allowed: set[int] | None) -> Matching:
+        if self.columns is None:
+            self.columns = Columns(self.searcher)
+        return Matching(self.searcher, reading, allowed, self.columns, self.ranking())
 
 
 class StatementIndex:
@@ -261,7 +274,7 @@ class StatementIndex:
         return lease
 
     def _open_searcher(self) -> Any:
-        return _retried(lambda: self._ix.searcher(weighting=schema_mod.scoring()), self.path)
+        return _retried(lambda: self._ix.searcher(weighting=Weighting()), self.path)
 
     @staticmethod
     def _issuers(lease: _Lease) -> list[str]:
@@ -276,7 +289,7 @@ class StatementIndex:
         self,
         query: str,
         *,
-        issuer: str | None = None,
+        issuer: str | Sequence[str] | None = None,
         since: DateLike = None,
         until: DateLike = None,
         sort: SortOrder = "relevance",
@@ -286,61 +299,103 @@ class StatementIndex:
         facets: bool = True,
         snippets: bool = True,
         suggestions: bool = True,
+        fill: bool = False,
     ) -> SearchResult:
         """Ranked releases for a query, with snippets, issuer facets and a did-you-mean suggestion.
 
+        `issuer` keeps releases of the issuers it names (several: any of them; see `issuers`).
         `collapse` shows one hit per near-duplicate group (the others listed in `Hit.duplicates`).
         `facets=False` skips counting the whole result set (then `total` counts only the page's hits).
         `snippets=False` leaves `snippet` empty (for ranked lists of ids, as `batch --format trec`).
-        `suggestions=False` skips the did-you-mean check (`suggestion` stays None), as `batch` does.
+        `suggestions=False` skips the did-you-mean and phrase checks, as `batch` does.
+        `fill` goes on past the matches, in relevance order, with every release holding one of the
+        query's words (`Hit.missing` names the words each lacks): a ranked list as deep as `limit`.
+        When no release holds every word, the query is answered with those holding most of them, and
+        `relaxed` names the words they may lack.
         """
         started = time.perf_counter()
         limit = _check_paging(limit, offset)
         if sort not in ("relevance", "newest", "oldest"):
             raise QueryError(f"unknown sort order {sort!r}: use relevance, newest or oldest")
         with self._searcher() as lease:
-            searcher = lease.searcher
-            reader = searcher.reader()
-            q, filters = self._query_and_filters(lease, query, issuer, since, until)
-            results = run(searcher, q, filters, sort, offset + limit, collapse, lease.ranking())
-            matcher = TermMatcher(expanded_highlight_terms(q, reader)) if snippets else None
-            hits = tuple(
-                self._hit(searcher, h, rank, matcher, collapse)
-                for rank, h in enumerate(results[offset : offset + limit], start=offset + 1)
-            )
-            if facets:
-                total, issuers = count_matches(searcher, q, filters, collapse, lease.ranking())
-            else:
-                total, issuers = len(hits), ()
-            suggestion = suggest(query, reader) if suggestions else None
+            reader = lease.searcher.reader()
+            matching = self._matching(lease, query, issuer, since, until)
+            if not matching.top(1):
+                matching = relaxed(matching, lambda word: _has_correction(reader, word)) or matching
+            results = run(matching, sort, offset + limit, collapse, fill)[offset:]
+            hits = self._hits(lease, matching, results, offset, collapse, snippets)
+            counts = count_matches(matching, collapse) if facets else Counts(len(hits), len(hits), ())
+            suggestion = phrase = None
+            if suggestions:
+                from .spelling import phrase_suggestion, suggest
+
+                suggestion = suggest(query, reader)
+                phrase = phrase_suggestion(matching, [h[0] for h in results[:limit]])
+        reading = matching.reading
         return SearchResult(
             query=query,
-            total=total,
+            total=counts.results,
             hits=hits,
-            issuers=issuers,
+            issuers=counts.issuers,
             suggestion=suggestion,
             seconds=time.perf_counter() - started,
             offset=offset,
             limit=limit,
+            releases=counts.releases,
+            words=reading.typed,
+            min_words=reading.min_words,
+            reading=reading.description,
+            relaxed=reading.relaxed,
+            phrase=phrase,
+            notes=reading.notes,
         )
 
-    def _query_and_filters(
-        self, lease: _Lease, query: str, issuer: str | None, since: DateLike, until: DateLike
-    ) -> tuple[Any, Any]:
-        """The parsed, bounded query and the filter query (None when unfiltered); filters first, so a
-        bad date is reported even when the query is bad too."""
-        filters = combine_filters(
-            [
-                issuer_filter(issuer, self._issuers(lease)) if issuer is not None else None,
-                date_filter(since, until),
-            ]
+    def _matching(
+        self,
+        lease: _Lease,
+        query: str,
+        issuer: str | Sequence[str] | None,
+        since: DateLike,
+        until: DateLike,
+    ) -> Matching:
+        """The reading of a query within its filters; filters first, so a bad date is reported even
+        when the query is bad too."""
+        wanted = [issuer] if isinstance(issuer, str) else list(issuer or ())
+        filters = [issuer_filter(wanted, self._issuers(lease)) if wanted else None, date_filter(since, until)]
+        reading = parse_query(query, self._parser, lease.searcher.reader())
+        filters.extend(date_range("date", first, last) for first, last in reading.dates)
+        combined = combine_filters(filters)
+        allowed = _filter_docs(lease, combined) if combined is not None else None
+        return lease.matching(reading, allowed)
+
+    def _hits(
+        self,
+        lease: _Lease,
+        matching: Matching,
+        results: list[Ranked],
+        offset: int,
+        collapse: bool,
+        snippets: bool,
+    ) -> tuple[Hit, ...]:
+        reading = matching.reading
+        matcher = TermMatcher(highlight_terms(reading)) if snippets else None
+        loose = [docnum for docnum, _ in results]
+        lacking = missing_words(matching, loose) if reading.words else {}
+        return tuple(
+            self._hit(lease, h, rank, matcher, collapse, lacking.get(h[0], ()))
+            for rank, h in enumerate(results, start=offset + 1)
         )
-        q = parse_query(query, self._parser, lease.searcher.reader())
-        return q, (_filter_docs(lease, filters) if filters is not None else None)
 
     def _hit(
-        self, searcher: Any, ranked: Ranked, rank: int, matcher: TermMatcher | None, collapse: bool
+        self,
+        lease: _Lease,
+        ranked: Ranked,
+        rank: int,
+        matcher: TermMatcher | None,
+        collapse: bool,
+        missing: tuple[str, ...] = (),
     ) -> Hit:
+        searcher = lease.searcher
         docnum, score = ranked
         stored = searcher.stored_fields(docnum)
         title = stored.get("title", "")
@@ -350,6 +405,7 @@ class StatementIndex:
         else:
             snippet = make_snippet(stored.get("body", "") or title, matcher)
             title_spans = tuple(matcher.spans(title))
+        columns = lease.columns or Columns(searcher)
         return Hit(
             rank=rank,
             score=round(score or 0.0, 4),
@@ -361,30 +417,38 @@ class StatementIndex:
             snippet=snippet.text,
             highlights=snippet.spans,
             title_highlights=title_spans,
-            duplicates=duplicates(searcher, docnum, stored) if collapse else (),
+            duplicates=duplicates(searcher, columns, docnum, stored) if collapse else (),
+            missing=missing,
         )
 
     def timeline(
-        self, query: str, *, issuer: str | None = None, since: DateLike = None, until: DateLike = None
+        self,
+        query: str,
+        *,
+        issuer: str | Sequence[str] | None = None,
+        since: DateLike = None,
+        until: DateLike = None,
     ) -> tuple[TimelineBucket, ...]:
-        """Matching releases (all, not one page; filters apply) per month, or per year over > 10 years.
-
-        The window is `since`..`until` when given, else the matching releases' own date range; empty
-        periods are included, and the counts add up to the matching releases that have a date.
-        """
+        """Matching releases, re-issues included (all, not one page; filters apply) per month, or per
+        year over > 10 years. The window is `since`..`until` when given, else the matching releases'
+        own date range; empty periods are included, and the counts add up to the matching releases
+        that have a date. A query nothing matches is relaxed as `search` relaxes it."""
         from .dates import since_date, until_date
         from .timeline import buckets
 
         with self._searcher() as lease:
-            q, filters = self._query_and_filters(lease, query, issuer, since, until)
-            dates = matching_dates(lease.searcher, q, filters, lease.ranking())
+            reader = lease.searcher.reader()
+            matching = self._matching(lease, query, issuer, since, until)
+            if not matching.top(1):
+                matching = relaxed(matching, lambda word: _has_correction(reader, word)) or matching
+            dates = matching_dates(matching)
         first = since_date(since) if since is not None else None
         last = until_date(until) if until is not None else None
         return buckets(dates, first, last)
 
     def similar(self, release_id: str, *, limit: int = 10, collapse: bool = True) -> SearchResult:
         """Releases most like a given one (key terms of its title and body), without it and its duplicates."""
-        from whoosh.query import Or, Term
+        from whoosh.query import Term
 
         started = time.perf_counter()
         limit = _check_paging(limit, 0)
@@ -399,13 +463,18 @@ class StatementIndex:
             terms = [word for word, _ in searcher.key_terms_from_text(field, text, numterms=SIMILAR_TERMS)]
             if not terms:
                 return SearchResult(query=f"similar:{release_id}", total=0, hits=())
-            q = Or([Term(field, t) for t in terms])
-            mask = Or([Term("id", release_id), Term("group", stored.get("group") or release_id)])
-            top = whoosh_top(searcher, q, {"mask": mask, "terms": False})
-            results = collapsed(searcher, top, limit) if collapse else top(limit)
+            reading = Reading(
+                text=" ".join(terms),
+                words=tuple(Term(field, t) for t in terms),
+                typed=tuple(terms),
+                min_words=1,
+                excluded=(Term("id", release_id), Term("group", stored.get("group") or release_id)),
+            )
+            matching = lease.matching(reading, None)
+            results = run(matching, "relevance", limit, collapse)
             matcher = TermMatcher(terms)
             hits = tuple(
-                self._hit(searcher, h, rank, matcher, collapse) for rank, h in enumerate(results, start=1)
+                self._hit(lease, h, rank, matcher, collapse) for rank, h in enumerate(results, start=1)
             )
         return SearchResult(
             query=f"similar:{release_id}",
@@ -413,7 +482,28 @@ class StatementIndex:
             hits=hits,
             seconds=time.perf_counter() - started,
             limit=limit,
+            releases=len(hits),
         )
+
+    def issuers(self, words: str | None = None) -> tuple[IssuerCount, ...]:
+        """Every issuer with its number of releases, most first; `words` keeps those whose name starts
+        with it or holds each of its words (as `search(issuer=...)` matches them)."""
+        with self._searcher() as lease:
+            names = self._issuers(lease)
+            if words is not None and words.strip():
+                names = issuer_names([words], names)
+            searcher = lease.searcher
+            counts = [IssuerCount(name, int(searcher.doc_frequency("issuer_key", name))) for name in names]
+            deletions = searcher.reader().has_deletions()
+            if deletions:  # term frequencies count deleted releases until their segment is merged
+                counts = [IssuerCount(c.issuer, self._live_count(searcher, c.issuer)) for c in counts]
+        return tuple(sorted((c for c in counts if c.count), key=lambda c: (-c.count, c.issuer)))
+
+    @staticmethod
+    def _live_count(searcher: Any, issuer: str) -> int:
+        from whoosh.query import Term
+
+        return sum(1 for _ in searcher.docs_for_query(Term("issuer_key", issuer)))
 
     # ------------------------------------------------------------------------------------- lookups
 
@@ -427,12 +517,12 @@ class StatementIndex:
 
     def stats(self, top: int = 10) -> IndexStats:
         """Counts and ranges that describe the index."""
-        from whoosh.query import Every
-
         with self._searcher() as lease:
             searcher = lease.searcher
-            releases, issuer_counts = count_matches(searcher, Every(), None, collapse=False)
-            dates = matching_dates(searcher, Every(), None)
+            everything = lease.matching(Reading("*", everything=True), None)
+            counts = count_matches(everything, collapse=False)
+            releases, issuer_counts = counts.releases, counts.issuers
+            dates = matching_dates(everything)
             segments = len(list(searcher.leaf_searchers()))
         first, last = (min(dates).isoformat(), max(dates).isoformat()) if dates else (None, None)
         from .indexer import load_manifest
@@ -538,6 +628,12 @@ def _filter_docs(lease: _Lease, filters: Any) -> set[int]:
             lease.filters.clear()
         lease.filters[key] = cached
     return cached
+
+
+def _has_correction(reader: Any, word: str) -> bool:
+    from .spelling import corrections
+
+    return bool(corrections(word, reader))
 
 
 def _release_from_stored(stored: dict[str, Any]) -> Release:

@@ -15,7 +15,6 @@ import contextlib
 import errno
 import itertools
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from .errors import IndexLockedError, IndexWriteError, UnreadableFileError
 from .models import FileFailure, FileReport, Release, UpdateSummary
 from .reader import read_file, scan_documents
 from .schema import text_sections, to_datetime
+from .whoosh_internals import sweep_leftovers
 
 Progress = Callable[[int, int], None]
 """Called as `progress(done, total)`, in bytes of document files, while an update runs."""
@@ -246,21 +246,6 @@ def plan_update(root: Path, manifest: dict[str, FileState]) -> _Plan:
     removed = [rel for rel in removed if rel not in failed_paths]
     total = sum(st.st_size for _, _, st in to_read)
     return _Plan(to_read, unchanged, removed, failures, total)
-
-
-def sweep_leftovers(ix: Any) -> None:
-    """Remove what a killed writer left: temporary tables of contents, its temp folder, and files of
-    segments no committed generation uses. Runs under the writer lock, so no live writer owns them."""
-    folder = Path(ix.storage.folder)
-    for leftover in folder.glob("_MAIN_*.toc.*"):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
-    shutil.rmtree(folder / "MAIN.tmp", ignore_errors=True)
-    with contextlib.suppress(Exception):
-        from whoosh.index import TOC, clean_files
-
-        toc = TOC.read(ix.storage, ix.indexname, schema=ix.schema)
-        clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
 
 
 def _open_writer(ix: Any, procs: int, parallel: bool) -> Any:

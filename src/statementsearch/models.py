@@ -70,6 +70,7 @@ class Duplicate:
     id: str
     issuer: str
     date: str | None
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,27 @@ class Hit:
     title_highlights: tuple[tuple[int, int], ...] = ()
     """[start, end) character spans of matched words inside `title`."""
     duplicates: tuple[Duplicate, ...] = ()
+    missing: tuple[str, ...] = ()
+    """Words of the query this release does not hold (a relaxed query, or a list filled past the
+    matches); empty for a release that matches the query as read."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `search --json` shape (one JSON object per hit)."""
+        return {
+            "rank": self.rank,
+            "score": self.score,
+            "id": self.id,
+            "title": self.title,
+            "issuer": self.issuer,
+            "date": self.date,
+            "path": self.path,
+            "snippet": self.snippet,
+            "highlights": [list(span) for span in self.highlights],
+            "duplicates": [
+                {"id": d.id, "issuer": d.issuer, "date": d.date, "title": d.title} for d in self.duplicates
+            ],
+            "missing": list(self.missing),
+        }
 
 
 @dataclass(frozen=True)
@@ -103,15 +125,31 @@ class SearchResult:
 
     query: str
     total: int
-    """Number of matching releases (all pages; after collapsing duplicates when collapsing)."""
+    """Number of results: matching releases, one per near-duplicate group when collapsing (all pages)."""
     hits: tuple[Hit, ...]
     issuers: tuple[IssuerCount, ...] = ()
-    """Issuer facet counts over the whole result set, most frequent first."""
+    """Issuer facet counts over the whole result set (releases), most frequent first."""
     suggestion: str | None = None
     """A did-you-mean rewrite of the query, when a word as typed does not occur in the index."""
     seconds: float = 0.0
     offset: int = 0
     limit: int = 10
+    releases: int = 0
+    """Matching releases, re-issues included (equals `total` when not collapsing)."""
+    words: tuple[str, ...] = ()
+    """The query's words as typed (not phrases, `field:` terms or exclusions), in order."""
+    min_words: int = 0
+    """How many of `words` a release must hold to match (all of them for up to three words)."""
+    reading: str = ""
+    """How the query was read, for people: "all of: quds, force", "at least 3 of 4 words: ..."."""
+    relaxed: tuple[str, ...] = ()
+    """Query words the hits are not all required to hold: no release held every word, and the query
+    was answered with the releases that hold most of them. Empty when answered as written."""
+    phrase: str | None = None
+    """The query as a "quoted phrase", offered when its words stand side by side in most top hits."""
+    notes: tuple[str, ...] = ()
+    """What else was said about how the query was read (a wildcard cut to its most frequent words, an
+    unclosed quote read to the end)."""
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,17 @@
-"""Ranking keyword queries straight from Whoosh's posting blocks, with the same BM25F scores.
+"""Ranking queries of words straight from Whoosh's posting blocks, with the same BM25F scores.
 
 Whoosh ranks through a tree of matcher objects: several Python calls per posting per query word, and on
 the corpus its block skipping rarely fired, so that tree was most of our query time (BENCHMARKS.md).
-Most queries are plain words, though: every word required (short queries), any word counted (long ones),
-maybe `"phrases"`, `issuer:word` or some `-word`s. Those are ranked here from the blocks `postings.py`
-reads: a block's postings are scored in one comprehension against a per-document table of length norms,
-and a block whose best possible score cannot enter the top k is never decoded (block-max, exact).
-Sorting by date uses the same match sets. Anything else (wildcards, fuzzy terms, sloppy phrases) is
-left to Whoosh: `plan_for` says which.
+Most readings are words, though: the query's words (at least `min_optional` of them), maybe
+`"phrases"`, `title:`/`issuer:` words, explicit ORs of words, some `-word`s. Those are ranked here from
+the blocks `whoosh_internals` reads: a block's postings are scored in one comprehension against a
+per-document table of length norms, and a block whose best possible score cannot enter the top k is
+never decoded (block-max, exact). Anything else (sloppy phrases, nested groups, other fields) is left to
+Whoosh: `plan_for` says which.
 
-The scores are the ones Whoosh's `BM25FScorer` computes, by the same arithmetic (tests compare both
-paths on the same index), so the choice of path never changes a ranking.
+The scores are the ones `scoring.Weighting` gives Whoosh's matchers, by the same arithmetic (tests compare
+both paths on the same index), so the choice of path never changes a ranking. Ties: every document
+whose score equals the k-th best is kept beyond k, so that the caller can order ties by a stable key.
 """
 
 from __future__ import annotations
@@ -21,19 +22,19 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 from whoosh import query as wq
 
-from .postings import Block, Phrases, Word, decode, document_dates, length_bytes
-from .postings import blocks as read_blocks
-from .schema import BM25_B, BM25_K1
+from .postings import Phrases, Word, document_dates
+from .scoring import Params, SearcherStatistics, Statistics, idf, length_norm
+from .whoosh_internals import Block, decode, field_lengths
+from .whoosh_internals import blocks as read_blocks
 
 # The fields whose words are ranked here: Whoosh TEXT fields, scored by BM25F with their lengths.
 RANKED_FIELDS = frozenset({"text", "title", "issuer"})
-_K1_PLUS_1 = BM25_K1 + 1
 # Decoded blocks a searcher keeps (about 1.8 kB each: 15 MB at most).
 DECODED_CACHE_BLOCKS = 8192
 # Block headers a searcher keeps per segment (about 280 bytes each: 14 MB at most); a common word has
@@ -43,34 +44,77 @@ _TOLERANCE = 1 + 1e-6
 """A block's bound uses its max weight as stored (float64) while postings hold float32 weights: the
 bound is widened by this factor so that rounding can never skip a block that holds a top hit."""
 
+Item = tuple[Word, ...]
+"""One word of a query as the terms that stand for it: a release holds the word when it holds any of
+them, and scores the sum of those it holds (a wildcard's terms, an explicit OR of words)."""
+
 
 @dataclass(frozen=True)
 class Plan:
-    """A query reduced to words: all of `required`, or any of `optional` when nothing is required,
-    and none of `excluded`; the words of each of `phrases` (all required too) next to each other."""
+    """A reading reduced to words: every `required` item, at least `min_optional` of the `optional`
+    items (the query's bare words), none of `excluded`; the words of each of `phrases` (all of them in
+    `required` too) next to each other."""
 
-    required: tuple[Word, ...] = ()
-    optional: tuple[Word, ...] = ()
+    required: tuple[Item, ...] = ()
+    optional: tuple[Item, ...] = ()
+    min_optional: int = 0
     excluded: tuple[Word, ...] = ()
     phrases: tuple[tuple[Word, ...], ...] = ()
 
+    def loosest(self) -> Plan:
+        """Any release holding one optional word, or only the required items when there are some."""
+        return replace(self, min_optional=0 if self.required or not self.optional else 1)
 
-def plan_for(q: Any) -> Plan | None:
-    """The plan of a query made only of words, "exact phrases", AND, OR and NOT; None for anything else."""
-    if isinstance(q, wq.AndNot):
-        positive, negative = plan_for(q.a), _any_words(q.b)
-        if positive is None or negative is None or q.boost != 1.0:
+    def with_min(self, count: int) -> Plan:
+        return replace(self, min_optional=count)
+
+    def all_words(self) -> tuple[Word, ...] | None:
+        """The words every match holds, when a match is exactly "all of these single words"."""
+        items = self.required + (self.optional if self.min_optional >= len(self.optional) else ())
+        if self.optional and self.min_optional < len(self.optional):
             return None
-        return Plan(positive.required, positive.optional, positive.excluded + negative, positive.phrases)
-    parts = q.subqueries if type(q) is wq.And and q.boost == 1.0 else [q]
-    if all(_is_word(part) or _is_phrase(part) for part in parts):
-        phrases = tuple(tuple(Word(p.fieldname, w) for w in p.words) for p in parts if _is_phrase(p))
-        required = tuple(
-            w for part in parts for w in (_phrase_words(part) if _is_phrase(part) else [_word(part)])
-        )
-        return Plan(required=required, phrases=phrases)
-    words = _any_words(q)
-    return Plan(optional=words) if words is not None and type(q) is wq.Or else None
+        if not items or any(len(item) != 1 for item in items):
+            return None
+        return tuple(item[0] for item in items)
+
+
+def plan_for(reading: Any) -> Plan | None:
+    """The plan of a reading made only of words, "exact phrases" and ORs of words; None for anything
+    else (then Whoosh ranks it)."""
+    optional = [_item(q) for q in reading.words]
+    required: list[Item | None] = []
+    phrases = []
+    for q in reading.required:
+        if _is_phrase(q):
+            words = tuple(Word(q.fieldname, w) for w in q.words)
+            phrases.append(words)
+            required.extend((word,) for word in words)
+        else:
+            required.append(_item(q))
+    excluded = [_item(q, any_field=True) for q in reading.excluded]
+    if any(item is None for item in (*optional, *required, *excluded)) or reading.everything:
+        return None
+    return Plan(
+        required=tuple(item for item in required if item is not None),
+        optional=tuple(item for item in optional if item is not None),
+        min_optional=reading.min_words,
+        excluded=tuple(word for item in excluded if item is not None for word in item),
+        phrases=tuple(phrases),
+    )
+
+
+def _item(q: Any, any_field: bool = False) -> Item | None:
+    """A word, or an OR of words (boosts multiplied through), as an item; None for anything else.
+    Excluded words (`any_field`) are only looked up, never scored: they may be of any field."""
+    if _is_word(q, any_field):
+        return (Word(q.fieldname, q.text, q.boost),)
+    if type(q) is wq.Or and q.scale is None and all(_is_word(sub, any_field) for sub in q.subqueries):
+        return tuple(Word(sub.fieldname, sub.text, sub.boost * q.boost) for sub in q.subqueries)
+    return None
+
+
+def _is_word(q: Any, any_field: bool = False) -> bool:
+    return type(q) is wq.Term and (any_field or q.fieldname in RANKED_FIELDS) and isinstance(q.text, str)
 
 
 def _is_phrase(q: Any) -> bool:
@@ -86,54 +130,51 @@ def _is_phrase(q: Any) -> bool:
     )
 
 
-def _phrase_words(q: Any) -> list[Word]:
-    return [Word(q.fieldname, word) for word in q.words]
-
-
-def _is_word(q: Any) -> bool:
-    return type(q) is wq.Term and q.fieldname in RANKED_FIELDS and isinstance(q.text, str)
-
-
-def _word(q: Any) -> Word:
-    return Word(q.fieldname, q.text, q.boost)
-
-
-def _any_words(q: Any) -> tuple[Word, ...] | None:
-    """The words of a query that matches any of them: one word, or a plain OR of words."""
-    if _is_word(q):
-        return (_word(q),)
-    if type(q) is wq.Or and q.boost == 1.0 and q.scale is None and all(_is_word(s) for s in q.subqueries):
-        return tuple(_word(sub) for sub in q.subqueries)
-    return None
-
-
-def _bm25(idf: float, boost: float, weight: float, norm: float) -> float:
-    """One word's share of a score, as Whoosh's `bm25()` times the word's boost computes it."""
-    score = idf * ((weight * _K1_PLUS_1) / (weight + norm))
-    return score * boost if boost != 1.0 else score
-
-
-def _scored(idf: float, boost: float, ids: list[int], weights: Any, norms: list[float]) -> list[float]:
-    """`_bm25` over a block's postings, in one comprehension (a call per posting cost a fifth of ranking)."""
-    scores = [idf * ((w * _K1_PLUS_1) / (w + norms[d])) for d, w in zip(ids, weights, strict=True)]
-    return [score * boost for score in scores] if boost != 1.0 else scores
-
-
 def _kept(
-    scores: Iterable[tuple[int, float]], dropped: AbstractSet[int], offset: int, allowed: set[int] | None
+    scores: Iterable[tuple[int, float]],
+    dropped: AbstractSet[int],
+    offset: int,
+    allowed: AbstractSet[int] | None,
 ) -> dict[int, float]:
     """The (segment-local) scores of documents not dropped (deleted, excluded) and within the filter
     (global document numbers)."""
     return {d: s for d, s in scores if d not in dropped and (allowed is None or d + offset in allowed)}
 
 
-def _offer(heap: list[tuple[float, int]], k: int, score: float, docnum: int) -> None:
-    """Keep `heap` the k best (score, -docnum) pairs: ties go to the lower document, as in Whoosh."""
-    item = (score, -docnum)
-    if len(heap) < k:
-        heapq.heappush(heap, item)
-    elif item > heap[0]:
-        heapq.heapreplace(heap, item)
+class TopK:
+    """The k best (score, document) pairs, plus every other document tied with the k-th best score."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.heap: list[tuple[float, int]] = []
+        self.ties: list[tuple[float, int]] = []
+
+    def full(self) -> bool:
+        return len(self.heap) == self.k
+
+    def floor(self) -> float:
+        """The score a document needs to be kept (the k-th best so far), -inf until k are kept."""
+        return self.heap[0][0] if len(self.heap) == self.k else float("-inf")
+
+    def offer(self, score: float, docnum: int) -> None:
+        heap = self.heap
+        item = (score, -docnum)
+        if len(heap) < self.k:
+            heapq.heappush(heap, item)
+            return
+        low = heap[0][0]
+        if score > low:
+            out = heapq.heapreplace(heap, item)
+            if out[0] == heap[0][0]:
+                self.ties.append(out)
+            elif self.ties:
+                self.ties = []
+        elif score == low:
+            self.ties.append(item)
+
+    def result(self) -> list[tuple[int, float]]:
+        """Best first; equal scores by document number (the caller orders ties by a stable key)."""
+        return [(-negdoc, score) for score, negdoc in sorted(self.heap + self.ties, reverse=True)]
 
 
 # --------------------------------------------------------------------------------------------- ranking
@@ -147,74 +188,124 @@ class _Segment:
     norms: dict[str, list[float]] = field(default_factory=dict)  # per field, per document
     blocks: dict[tuple[str, str], list[Block] | None] = field(default_factory=dict)  # per word
     cached_blocks: int = 0  # how many block headers `blocks` holds
-    dates: list[int | None] | None = None  # per document: its date as Whoosh stores it, or None when dateless
+    dates: list[int | None] | None = None  # per document: its date as Whoosh stores it, or None
 
 
 class Ranker:
-    """Ranks plans on one searcher (one per lease: it caches each segment's length norms)."""
+    """Ranks plans on one searcher (one per lease: it caches each segment's length norms and blocks).
 
-    def __init__(self, searcher: Any) -> None:
+    `statistics` are the collection statistics to score with: the searcher's own by default, all
+    shards' for a shard of a sharded index."""
+
+    def __init__(
+        self, searcher: Any, params: Params | None = None, statistics: Statistics | None = None
+    ) -> None:
         self._searcher = searcher
+        self._params = params or Params()
+        self._stats = statistics or SearcherStatistics(searcher)
         self._segments: list[_Segment] | None = None
         self._avgfl: dict[str, float] = {}
+        self._idfs: dict[tuple[str, str], float] = {}
         self._decoded: OrderedDict[tuple[int, int], tuple[Any, Any]] = OrderedDict()
 
-    def top(self, plan: Plan, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]] | None:
-        """The k best (document, score) pairs, best first; None when the index layout is not one this
-        module reads (then Whoosh ranks)."""
-        heap: list[tuple[float, int]] = []
+    # -- the three questions a search asks
+
+    def top(
+        self, plan: Plan, k: int, allowed: AbstractSet[int] | None = None
+    ) -> list[tuple[int, float]] | None:
+        """The k best (document, score) pairs and any tied with the k-th, best first; None when the
+        index layout is not one this module reads (then Whoosh ranks)."""
+        top = TopK(k)
+        words = plan.all_words()
         for segment in self._all_segments():
-            if not plan.required:
+            if words is not None and len(words) == 1 and not plan.excluded and not plan.phrases:
+                ok = self._top_one_word(segment, words[0], allowed, top)
+            elif words is not None:
+                ok = self._top_all_words(segment, plan, words, allowed, top)
+            else:
                 scores = self._scores(segment, plan, allowed)
                 for local, score in (scores or {}).items():
-                    _offer(heap, k, score, local + segment.offset)
+                    top.offer(score, local + segment.offset)
                 ok = scores is not None
-            elif len(plan.required) == 1 and not plan.excluded and not plan.phrases:
-                ok = self._top_one_word(segment, plan.required[0], k, allowed, heap)
-            else:
-                ok = self._top_all_words(segment, plan, k, allowed, heap)
             if not ok:
                 return None
-        return [(-negdoc, score) for score, negdoc in sorted(heap, reverse=True)]
+        return top.result()
 
-    def leaf_matches(self, plan: Plan, allowed: set[int] | None = None) -> list[tuple[Any, list[int]]] | None:
-        """Each segment's reader with the (segment-local) numbers of its matches, for counts and facets;
-        None as in `top`."""
+    def matches(
+        self, plan: Plan, allowed: AbstractSet[int] | None = None
+    ) -> list[tuple[Any, int, dict[int, float]]] | None:
+        """Each segment's reader and offset with its matches' (segment-local) scores; None as in `top`."""
         found = []
         for segment in self._all_segments():
             scores = self._scores(segment, plan, allowed)
             if scores is None:
                 return None
-            found.append((segment.reader, sorted(scores)))
+            found.append((segment.reader, segment.offset, scores))
         return found
 
     def by_date(
-        self, plan: Plan, k: int, allowed: set[int] | None = None, newest: bool = True
-    ) -> list[tuple[int, None]] | None:
-        """The first k matches by date (newest or oldest first; releases without a date last, ties by
-        document number), as Whoosh's sort on the `dateless` and `date` columns orders them; None as
-        in `top`."""
+        self, plan: Plan, k: int, allowed: AbstractSet[int] | None = None, newest: bool = True
+    ) -> list[tuple[int, float]] | None:
+        """The first k matches by date (newest or oldest first; releases without a date last), with
+        their scores, and any tied with the k-th on date; None as in `top`."""
         keyed = []
         for segment in self._all_segments():
             scores = self._scores(segment, plan, allowed)
             if scores is None:
                 return None
             dates, offset = self._dates(segment), segment.offset
-            for local in scores:
+            for local, score in scores.items():
                 day = dates[local]
-                if day is None:
-                    keyed.append((True, 0, local + offset))
-                else:
-                    keyed.append((False, -day if newest else day, local + offset))
-        return [(docnum, None) for _, _, docnum in heapq.nsmallest(k, keyed)]
+                key = (1, 0) if day is None else (0, -day if newest else day)
+                keyed.append((key, local + offset, score))
+        keyed.sort(key=lambda item: item[0])
+        if len(keyed) > k:
+            last = keyed[k - 1][0]
+            keyed = [item for n, item in enumerate(keyed) if n < k or item[0] == last]
+        return [(docnum, score) for _, docnum, score in keyed]
+
+    def holders(self, item: Item) -> set[int] | None:
+        """Every (global) document that holds one of the item's words, deleted ones left out."""
+        found: set[int] = set()
+        for segment in self._all_segments():
+            local = self._local_holders(segment, item)
+            if local is None:
+                return None
+            found.update(d + segment.offset for d in local - segment.deleted)
+        return found
+
+    def phrase_holds(self, words: tuple[Word, ...], docnum: int) -> bool:
+        """Does the document hold the words next to each other, in order?"""
+        for segment in self._all_segments():
+            local = docnum - segment.offset
+            if 0 <= local < segment.reader.doc_count_all():
+                return Phrases(segment.reader, (words,), partial(self._blocks, segment)).hold(local)
+        return False
+
+    def best_score(self, item: Item) -> float | None:
+        """The most any document can score for the item (its words' best blocks summed): a bound."""
+        total = 0.0
+        for word in item:
+            best = 0.0
+            for segment in self._all_segments():
+                blocks = self._blocks(segment, word)
+                if blocks is None:
+                    return None
+                best = max([best, *self._block_bounds(word, blocks)])
+            total += best
+        return total
+
+    def dates(self) -> list[tuple[int, list[int | None]]]:
+        """Each segment's offset with its documents' dates (for ordering ties)."""
+        return [(segment.offset, self._dates(segment)) for segment in self._all_segments()]
+
+    # -- statistics
 
     def _dates(self, segment: _Segment) -> list[int | None]:
         """Each document's date (Whoosh's stored long) or None, read once per segment."""
         if segment.dates is None:
             segment.dates = document_dates(segment.reader)
         return segment.dates
-
-    # -- statistics
 
     def _all_segments(self) -> list[_Segment]:
         if self._segments is None:
@@ -224,22 +315,21 @@ class Ranker:
         return self._segments
 
     def _norm(self, name: str, length: float) -> float:
-        """BM25's length normalisation, written as Whoosh's `bm25()` computes it (same float results)."""
         if name not in self._avgfl:
-            self._avgfl[name] = self._searcher.avg_field_length(name) or 1
-        return BM25_K1 * ((1 - BM25_B) + BM25_B * length / self._avgfl[name])
+            self._avgfl[name] = self._stats.average_length(name)
+        return length_norm(self._params, length, self._avgfl[name])
 
     def _norms(self, segment: _Segment, name: str) -> list[float]:
         """Each document's length norm in a field, read once per segment from its lengths column."""
         norms = segment.norms.get(name)
         if norms is None:
-            from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-            from whoosh.util.numeric import byte_to_length
-
-            table = [self._norm(name, byte_to_length(b)) for b in range(256)]
-            lengths = segment.reader._perdoc._cached_reader(_lenfield(name), LENGTHS_COLUMN)
-            count = segment.reader.doc_count_all()
-            norms = [table[b] for b in length_bytes(lengths, count)]
+            cache: dict[float, float] = {}
+            norms = []
+            for length in field_lengths(segment.reader, name):
+                norm = cache.get(length)
+                if norm is None:
+                    norm = cache[length] = self._norm(name, length)
+                norms.append(norm)
             segment.norms[name] = norms
         return norms
 
@@ -265,7 +355,7 @@ class Ranker:
         unpickle per block, and a query (or the next one, refining it) asks for the same words again."""
         key = (word.field, word.text)
         if key not in segment.blocks:
-            blocks = read_blocks(segment.reader, word)
+            blocks = read_blocks(segment.reader, word.field, word.text)
             segment.cached_blocks += len(blocks or ())
             if segment.cached_blocks > BLOCK_CACHE_BLOCKS:
                 segment.blocks.clear()
@@ -274,52 +364,73 @@ class Ranker:
         return segment.blocks[key]
 
     def _idf(self, word: Word) -> float:
-        return float(self._searcher.idf(word.field, word.text))
+        key = (word.field, word.text)
+        found = self._idfs.get(key)
+        if found is None:
+            stats = self._stats
+            found = self._idfs[key] = idf(stats.doc_count(), stats.doc_frequency(word.field, word.text))
+        return found
+
+    # -- scoring a block
+
+    def _scored(self, segment: _Segment, word: Word, ids: Any, weights: Any) -> list[float]:
+        """The word's score for each posting of a block, in one comprehension (a call per posting cost
+        a fifth of ranking); the arithmetic of `scoring.bm25`, written out."""
+        term_idf, boost, norms = self._idf(word), word.boost, self._norms(segment, word.field)
+        k1_plus_1 = self._params.k1 + 1
+        scores = [term_idf * ((w * k1_plus_1) / (w + norms[d])) for d, w in zip(ids, weights, strict=True)]
+        return [score * boost for score in scores] if boost != 1.0 else scores
+
+    def _block_bounds(self, word: Word, blocks: list[Block]) -> list[float]:
+        """The most a document of each block can score for `word` (widened for float32 rounding)."""
+        term_idf, boost, k1_plus_1 = self._idf(word), word.boost, self._params.k1 + 1
+        bounds = []
+        for b in blocks:
+            w = b.max_weight
+            score = term_idf * ((w * k1_plus_1) / (w + self._norm(word.field, b.min_length)))
+            bounds.append((score * boost if boost != 1.0 else score) * _TOLERANCE)
+        return bounds
 
     # -- one segment
 
     def _top_one_word(
-        self, segment: _Segment, word: Word, k: int, allowed: set[int] | None, heap: list[tuple[float, int]]
+        self, segment: _Segment, word: Word, allowed: AbstractSet[int] | None, top: TopK
     ) -> bool:
         """Block-max top-k for one word: blocks in order of their best possible score, stopping when
-        the next block's best cannot beat the k-th hit."""
+        the next block's best cannot reach the k-th hit."""
         blocks = self._blocks(segment, word)
         if blocks is None:
             return False
-        idf, boost, norms, offset = (
-            self._idf(word),
-            word.boost,
-            self._norms(segment, word.field),
-            segment.offset,
-        )
+        offset, deleted = segment.offset, segment.deleted
         bounds = self._block_bounds(word, blocks)
-        deleted = segment.deleted
         for bound, block in sorted(zip(bounds, blocks, strict=True), key=lambda pair: -pair[0]):
-            if len(heap) == k and bound < heap[0][0]:
+            if bound < top.floor():
                 break
             ids, weights = self._decode(block)
-            scores = _scored(idf, boost, ids, weights, norms)
-            floor = heap[0][0] if len(heap) == k else float("-inf")
-            for local, score in zip(ids, scores, strict=True):
+            floor = top.floor()
+            for local, score in zip(ids, self._scored(segment, word, ids, weights), strict=True):
                 if score >= floor and local not in deleted and (allowed is None or local + offset in allowed):
-                    _offer(heap, k, score, local + offset)
-                    if len(heap) == k:
-                        floor = heap[0][0]
+                    top.offer(score, local + offset)
+                    floor = top.floor()
         return True
 
     def _top_all_words(
-        self, segment: _Segment, plan: Plan, k: int, allowed: set[int] | None, heap: list[tuple[float, int]]
+        self,
+        segment: _Segment,
+        plan: Plan,
+        words: tuple[Word, ...],
+        allowed: AbstractSet[int] | None,
+        top: TopK,
     ) -> bool:
         """Block-max top-k for words that must all match. The rarest word's blocks split the documents
         into ranges; a range's bound is its block's best score plus, for each other word, the best
         bound among that word's blocks overlapping the range (block headers only). Ranges are scored
-        in order of their bound, stopping when the next cannot beat the k-th hit. On the benchmark's
+        in order of their bound, stopping when the next cannot reach the k-th hit. On the benchmark's
         queries the bounds are loose (block maxima of common words sit near BM25's ceiling) and only
         27 of 5,155 ranges were skipped: the gain is that the best ranges come first, so phrases are
-        checked for few documents. (A bound per candidate document was tried too: thousands of
-        candidates still needed scoring, and it was slower than intersecting everything.)"""
-        lists = self._rarest_first(segment, plan.required)
-        excluded = self._any_of(segment, plan.excluded)
+        checked for few documents."""
+        lists = self._rarest_first(segment, words)
+        excluded = self._local_holders(segment, plan.excluded)
         if lists is None or excluded is None:
             return False
         (rarest, rarest_blocks), offset = lists[0], segment.offset
@@ -327,7 +438,7 @@ class Ranker:
             (word, blocks, [b.max_id for b in blocks], self._block_bounds(word, blocks))
             for word, blocks in lists[1:]
         ]
-        dropped = segment.deleted | excluded.keys()
+        dropped = segment.deleted | excluded
         phrases = (
             Phrases(segment.reader, plan.phrases, partial(self._blocks, segment)) if plan.phrases else None
         )
@@ -345,10 +456,10 @@ class Ranker:
             ranges.append((bound, block, firsts))
             low = block.max_id + 1
         for bound, block, firsts in sorted(ranges, key=lambda item: -item[0]):
-            if bound == float("-inf") or (len(heap) == k and bound < heap[0][0]):
+            if bound == float("-inf") or bound < top.floor():
                 break
             ids, weights = self._decode(block)
-            contributions = zip(ids, self._contributions(segment, rarest, ids, weights), strict=True)
+            contributions = zip(ids, self._scored(segment, rarest, ids, weights), strict=True)
             scores = _kept(contributions, dropped, offset, allowed)
             for (word, blocks, _, _), first in zip(others, firsts, strict=True):
                 if not scores:
@@ -356,50 +467,120 @@ class Ranker:
                 scores = self._intersect(segment, scores, blocks, word, first)
             # Best first, so that phrases are checked only for documents that can still make the top k.
             for local, score in sorted(scores.items(), key=lambda item: (-item[1], item[0])):
-                if len(heap) == k and (score, -(local + offset)) < heap[0]:
+                if score < top.floor():
                     break
                 if phrases is None or phrases.hold(local):
-                    _offer(heap, k, score, local + offset)
+                    top.offer(score, local + offset)
         return True
 
-    def _block_bounds(self, word: Word, blocks: list[Block]) -> list[float]:
-        """The most a document of each block can score for `word` (widened for float32 rounding)."""
-        idf, boost = self._idf(word), word.boost
-        return [
-            _bm25(idf, boost, b.max_weight, self._norm(word.field, b.min_length)) * _TOLERANCE for b in blocks
-        ]
-
     def _scores(
-        self, segment: _Segment, plan: Plan, allowed: set[int] | None, check_phrases: bool = True
+        self, segment: _Segment, plan: Plan, allowed: AbstractSet[int] | None
     ) -> dict[int, float] | None:
-        """Every match of the plan in a segment with its score (segment-local document numbers); with
-        `check_phrases` false, phrases are only required to have all their words (the caller checks)."""
-        if plan.required:
-            local = self._all_of(segment, plan.required)
+        """Every match of the plan in a segment with its score (segment-local document numbers)."""
+        words = plan.all_words()
+        if words is not None:
+            local = self._all_of(segment, words)
+        elif plan.required:
+            local = self._with_optional(segment, plan)
         else:
-            local = self._any_of(segment, plan.optional)
-        excluded = self._any_of(segment, plan.excluded)
-        if local is None or excluded is None:  # (phrase words are required words: read already)
+            local = self._any_items(segment, plan.optional, plan.min_optional)
+        excluded = self._local_holders(segment, plan.excluded)
+        if local is None or excluded is None:
             return None
-        kept = _kept(local.items(), segment.deleted | excluded.keys(), segment.offset, allowed)
-        if plan.phrases and check_phrases:
+        kept = _kept(local.items(), segment.deleted | excluded, segment.offset, allowed)
+        if plan.phrases:
             phrases = Phrases(segment.reader, plan.phrases, partial(self._blocks, segment))
             kept = {d: s for d, s in kept.items() if phrases.hold(d)}
         return kept
 
-    def _contributions(self, segment: _Segment, word: Word, ids: list[int], weights: Any) -> list[float]:
-        return _scored(self._idf(word), word.boost, ids, weights, self._norms(segment, word.field))
+    def _with_optional(self, segment: _Segment, plan: Plan) -> dict[int, float] | None:
+        """Documents holding every required item, with at least `min_optional` optional items (whose
+        scores they add)."""
+        base: dict[int, float] | None = None
+        for item in sorted(plan.required, key=lambda item: self._postings(segment, item)):
+            item_scores = self._any_items(segment, (item,), 0)
+            if item_scores is None:
+                return None
+            base = (
+                item_scores
+                if base is None
+                else {d: s + item_scores[d] for d, s in base.items() if d in item_scores}
+            )
+            if not base:
+                return {}
+        if not plan.optional or base is None:
+            return base or {}
+        scores = dict(base)
+        counts: dict[int, int] = {}
+        for item in plan.optional:
+            item_scores = self._any_items(segment, (item,), 0)
+            if item_scores is None:
+                return None
+            for d, s in item_scores.items():
+                if d in base:
+                    scores[d] += s
+                    counts[d] = counts.get(d, 0) + 1
+        need = plan.min_optional
+        return {d: s for d, s in scores.items() if need <= 0 or counts.get(d, 0) >= need}
 
-    def _any_of(self, segment: _Segment, words: tuple[Word, ...]) -> dict[int, float] | None:
+    def _postings(self, segment: _Segment, item: Item) -> int:
+        return sum(b.count for word in item for b in (self._blocks(segment, word) or ()))
+
+    def _any_items(self, segment: _Segment, items: tuple[Item, ...], need: int) -> dict[int, float] | None:
+        """Documents holding at least `need` of the items (any one when `need` <= 1), with their scores:
+        every word held counts, an item held counts once towards `need`."""
         scores: dict[int, float] = {}
+        counts: dict[int, int] | None = {} if need > 1 else None
+        for item in items:
+            if len(item) == 1 or counts is None:
+                for word in item:  # a word's postings name each document once: count as they come
+                    if not self._add_word(segment, word, scores, counts):
+                        return None
+                continue
+            here = self._any_of(segment, item)
+            if here is None:
+                return None
+            for d, s in here.items():
+                scores[d] = scores.get(d, 0.0) + s
+                counts[d] = counts.get(d, 0) + 1
+        if counts is not None:
+            return {d: s for d, s in scores.items() if counts[d] >= need}
+        return scores
+
+    def _add_word(
+        self, segment: _Segment, word: Word, scores: dict[int, float], counts: dict[int, int] | None = None
+    ) -> bool:
+        """Add a word's score to each document holding it (and count it, when counting)."""
+        blocks = self._blocks(segment, word)
+        if blocks is None:
+            return False
+        get = scores.get
+        for block in blocks:
+            ids, weights = self._decode(block)
+            for d, s in zip(ids, self._scored(segment, word, ids, weights), strict=True):
+                scores[d] = get(d, 0.0) + s
+            if counts is not None:
+                count = counts.get
+                for d in ids:
+                    counts[d] = count(d, 0) + 1
+        return True
+
+    def _local_holders(self, segment: _Segment, words: Iterable[Word]) -> set[int] | None:
+        """The segment's documents holding any of the words (deleted ones included); no scoring."""
+        found: set[int] = set()
         for word in words:
             blocks = self._blocks(segment, word)
             if blocks is None:
                 return None
             for block in blocks:
-                ids, weights = self._decode(block)
-                for d, s in zip(ids, self._contributions(segment, word, ids, weights), strict=True):
-                    scores[d] = scores.get(d, 0.0) + s
+                found.update(self._decode(block)[0])
+        return found
+
+    def _any_of(self, segment: _Segment, words: Iterable[Word]) -> dict[int, float] | None:
+        scores: dict[int, float] = {}
+        for word in words:
+            if not self._add_word(segment, word, scores):
+                return None
         return scores
 
     def _all_of(self, segment: _Segment, words: tuple[Word, ...]) -> dict[int, float] | None:
@@ -412,7 +593,7 @@ class Ranker:
         scores: dict[int, float] = {}
         for block in blocks:
             ids, weights = self._decode(block)
-            scores.update(zip(ids, self._contributions(segment, first, ids, weights), strict=True))
+            scores.update(zip(ids, self._scored(segment, first, ids, weights), strict=True))
         for word, blocks in lists[1:]:
             if not scores:
                 break
@@ -437,7 +618,8 @@ class Ranker:
         """The candidates in `scores` that hold `word` too, its score added; blocks before `first` are
         known to end before the first candidate."""
         candidates = sorted(scores)
-        idf, boost, norms = self._idf(word), word.boost, self._norms(segment, word.field)
+        term_idf, boost, norms = self._idf(word), word.boost, self._norms(segment, word.field)
+        k1_plus_1 = self._params.k1 + 1
         kept: dict[int, float] = {}
         low = blocks[first - 1].max_id + 1 if first else 0
         for block in blocks[first:]:
@@ -449,16 +631,16 @@ class Ranker:
                 continue
             ids, weights = self._decode(block)
             here = dict(zip(ids, weights, strict=True))
-            # `_bm25` written out: a call per candidate cost a third of intersecting.
+            # `scoring.bm25` written out: a call per candidate cost a third of intersecting.
             if boost == 1.0:
                 kept.update(
-                    (d, scores[d] + idf * ((w * _K1_PLUS_1) / (w + norms[d])))
+                    (d, scores[d] + term_idf * ((w * k1_plus_1) / (w + norms[d])))
                     for d in candidates[start:end]
                     if (w := here.get(d)) is not None
                 )
             else:
                 kept.update(
-                    (d, scores[d] + idf * ((w * _K1_PLUS_1) / (w + norms[d])) * boost)
+                    (d, scores[d] + term_idf * ((w * k1_plus_1) / (w + norms[d])) * boost)
                     for d in candidates[start:end]
                     if (w := here.get(d)) is not None
                 )

@@ -14,13 +14,12 @@ from datetime import date, datetime
 from typing import Any
 
 from whoosh import fields, query
-from whoosh.scoring import BM25F
 
 from .analysis import EnglishAnalyzer, words
 
 # Bumped whenever fields or analysis change in a way an old index cannot serve; an index with another
 # version is refused with a clear message, and `index --rebuild` recreates it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Bare query words are looked up in one field, `text`, that holds a release's title, issuer, date words
 # and body, each occurrence weighted by its section's boost: a term's weight in a release is the sum of
@@ -141,7 +140,8 @@ def date_range(fieldname: str, first: date | None, last: date | None, boost: flo
 
 def build_schema() -> fields.Schema:
     return fields.Schema(
-        id=fields.ID(stored=True, unique=True),
+        # Sortable: the id column breaks ties between equal scores in a stable order (searching.Columns).
+        id=fields.ID(stored=True, unique=True, sortable=True),
         path=fields.ID(stored=True),
         position=fields.STORED(),
         content_hash=fields.STORED(),
@@ -168,10 +168,6 @@ def build_schema() -> fields.Schema:
 def text_sections(title: str, issuer: str, day: date | None, body: str) -> list[Section]:
     """The `text` field's value for a release."""
     return [(title, TITLE_BOOST), (issuer, ISSUER_BOOST), (date_words(day), DATE_BOOST), (body, BODY_BOOST)]
-
-
-def scoring() -> BM25F:
-    return BM25F(B=BM25_B, K1=BM25_K1)
 
 
 def date_words(day: date | None) -> str:

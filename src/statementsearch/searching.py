@@ -1,99 +1,332 @@
-"""Running a parsed query on a Whoosh searcher: top hits, collapsing, filters as document sets, counts.
+"""Running a reading on a Whoosh searcher: match sets, ranked and date-ordered hits, collapsing, counts.
 
-`StatementIndex` (index.py) owns searchers and turns what these functions return into results.
+`Matching` answers every question a search asks about one reading on one searcher, by the posting-block
+ranker when the reading is words (`ranking.plan_for`) and by Whoosh's matchers otherwise; both give the
+same matches and scores. Order is deterministic whatever the build: equal scores (and equal dates) are
+ordered by the earliest issued, then by release id (`Columns.key`), never by internal document numbers,
+which differ between builds of the same documents.
+
+`StatementIndex` (index.py) owns searchers and turns what this module returns into results.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
 from .models import Duplicate, IssuerCount
 from .postings import document_dates
-from .ranking import Ranker, plan_for
+from .query import Reading
+from .ranking import Plan, Ranker, plan_for
 
 SortOrder = Literal["relevance", "newest", "oldest"]
-
 
 # Hits fetched beyond a page when collapsing, so that a duplicate or two among the top hits does not
 # cost a second, deeper fetch (49 of the 300 benchmark queries needed one with no spare).
 COLLAPSE_SPARE = 5
 
-Ranked = tuple[int, float | None]
-"""A hit as its document number and score (None when sorted by date)."""
+Ranked = tuple[int, float]
+"""A hit as its document number and score."""
 TopFunction = Callable[[int], list[Ranked]]
 
-
-def run(
-    searcher: Any,
-    q: Any,
-    filters: Any,
-    sort: SortOrder,
-    count: int,
-    collapse: bool,
-    ranker: Ranker | None = None,
-) -> list[Ranked]:
-    """The first `count` hits in order, at most one per near-duplicate group when collapsing."""
-    if filters is not None and not filters:
-        return []  # Whoosh would read an empty filter set as "no filter"
-    if not searcher.doc_count_all():
-        return []  # an empty index's reader has no columns to collapse or sort by
-    top = _top_function(searcher, q, filters, sort, ranker)
-    return collapsed(searcher, top, count) if collapse else top(count)
+_UNDATED = 1 << 62
+"""The date key of a release without a date: after every real date in either direction."""
 
 
-def _top_function(searcher: Any, q: Any, filters: Any, sort: SortOrder, ranker: Ranker | None) -> TopFunction:
-    """How to fetch the first N hits: by `ranking` for plain words, else by Whoosh."""
-    plan = plan_for(q) if ranker is not None else None
-    kwargs: dict[str, Any] = {"filter": filters, "terms": False}
-    if sort != "relevance":
-        from whoosh.sorting import FieldFacet, MultiFacet
+class Columns:
+    """Per-document values of one searcher's index (group, issuer, id, date) by global document
+    number, read from each segment's columns once; an empty index simply has none."""
 
-        newest = sort == "newest"
-        kwargs["sortedby"] = MultiFacet([FieldFacet("dateless"), FieldFacet("date", reverse=newest)])
-    by_whoosh = whoosh_top(searcher, q, kwargs)
-    if plan is None or ranker is None:
-        return by_whoosh
+    def __init__(self, searcher: Any) -> None:
+        leaves = [(s.reader(), offset) for s, offset in searcher.leaf_searchers()]
+        self._leaves = [(reader, offset) for reader, offset in leaves if reader.doc_count_all()]
+        self._offsets = [offset for _, offset in self._leaves]
+        self._columns: dict[tuple[str, int], Any] = {}
+        self._dates: dict[int, list[int | None]] = {}
 
-    def by_ranking(depth: int) -> list[Ranked]:
-        ranked: Sequence[Ranked] | None
-        if sort == "relevance":
-            ranked = ranker.top(plan, depth, filters)
+    def leaves(self) -> list[tuple[Any, int]]:
+        return self._leaves
+
+    def _locate(self, docnum: int) -> tuple[int, int]:
+        n = bisect_right(self._offsets, docnum) - 1
+        return n, docnum - self._offsets[n]
+
+    def column(self, name: str, n: int) -> Any:
+        key = (name, n)
+        found = self._columns.get(key)
+        if found is None:
+            found = self._columns[key] = self._leaves[n][0].column_reader(name)
+        return found
+
+    def value(self, name: str, docnum: int) -> Any:
+        n, local = self._locate(docnum)
+        return self.column(name, n)[local]
+
+    def dates_of(self, n: int) -> list[int | None]:
+        found = self._dates.get(n)
+        if found is None:
+            found = self._dates[n] = document_dates(self._leaves[n][0])
+        return found
+
+    def date(self, docnum: int) -> int | None:
+        n, local = self._locate(docnum)
+        return self.dates_of(n)[local]
+
+    def key(self, docnum: int) -> tuple[int, str]:
+        """The stable order of releases that tie: earliest issued first (undated last), then by id."""
+        day = self.date(docnum)
+        return (_UNDATED if day is None else day, self.value("id", docnum))
+
+
+@dataclass
+class Matching:
+    """One reading on one searcher, within the releases `allowed` (None: all)."""
+
+    searcher: Any
+    reading: Reading
+    allowed: AbstractSet[int] | None
+    columns: Columns
+    ranker: Ranker | None = None
+
+    def __post_init__(self) -> None:
+        self.plan: Plan | None = plan_for(self.reading) if self.ranker is not None else None
+
+    def with_reading(self, reading: Reading) -> Matching:
+        return Matching(self.searcher, reading, self.allowed, self.columns, self.ranker)
+
+    # -- order
+
+    def top(self, k: int) -> list[Ranked]:
+        """The k best matches, best first; equal scores in the stable order of `Columns.key`."""
+        if self.allowed is not None and not self.allowed:
+            return []
+        ranked = self._by_plan(k)
+        if ranked is None:
+            ranked = self._by_whoosh(k)
+        return _ordered(ranked, k, self.columns.key)
+
+    def _by_plan(self, k: int) -> list[Ranked] | None:
+        if self.plan is None or self.ranker is None:
+            return None
+        return self.ranker.top(self.plan, k, self.allowed)
+
+    def _by_whoosh(self, k: int) -> list[Ranked]:
+        """Whoosh's top hits within the match set, fetched until every document tied with the k-th is
+        in (Whoosh breaks ties by document number, which is not stable between builds)."""
+        docs = self.match_set()
+        if not docs:
+            return []
+        if self.reading.everything:
+            return [(docnum, 0.0) for docnum in docs]
+        q = self.reading.scoring_query()
+        depth = k
+        while True:
+            hits = [
+                (hit.docnum, float(hit.score or 0.0))
+                for hit in self.searcher.search(q, limit=depth, filter=docs, terms=False)
+            ]
+            if len(hits) < depth or hits[-1][1] != hits[min(k, depth) - 1][1]:
+                return hits
+            depth *= 4
+
+    def by_date(self, k: int, newest: bool) -> list[Ranked]:
+        """The first k matches by date (undated last), equal dates by score, then by id."""
+        if self.allowed is not None and not self.allowed:
+            return []
+        ranked = None
+        if self.plan is not None and self.ranker is not None:
+            ranked = self.ranker.by_date(self.plan, k, self.allowed, newest)
+        if ranked is None:
+            ranked = [(d, s) for d, s in self._scored_matches().items()]
+        sign = -1 if newest else 1
+
+        def key(item: Ranked) -> tuple[int, int, float, str]:
+            day = self.columns.date(item[0])
+            return (day is None, sign * (day or 0), -item[1], self.columns.value("id", item[0]))
+
+        return sorted(ranked, key=key)[:k]
+
+    def _scored_matches(self) -> dict[int, float]:
+        docs = self.match_set()
+        if self.reading.everything or not docs:
+            return dict.fromkeys(docs, 0.0)
+        hits = self.searcher.search(self.reading.scoring_query(), limit=None, filter=docs, terms=False)
+        return {hit.docnum: float(hit.score or 0.0) for hit in hits}
+
+    # -- sets
+
+    def leaf_matches(self) -> list[tuple[Any, int, list[int]]]:
+        """Each segment's reader and offset with the (segment-local) numbers of its matches."""
+        if self.allowed is not None and not self.allowed:
+            return []
+        if self.plan is not None and self.ranker is not None:
+            found = self.ranker.matches(self.plan, self.allowed)
+            if found is not None:
+                return [(reader, offset, sorted(scores)) for reader, offset, scores in found]
+        docs = sorted(self.match_set())
+        out = []
+        for reader, offset in self.columns.leaves():
+            end = offset + reader.doc_count_all()
+            out.append((reader, offset, [d - offset for d in docs if offset <= d < end]))
+        return out
+
+    def match_set(self) -> set[int]:
+        """Every matching release (global document numbers), by Whoosh's matchers clause by clause."""
+        reading = self.reading
+        if reading.everything:
+            docs = {d for reader, offset in self.columns.leaves() for d in _live(reader, offset)}
         else:
-            ranked = ranker.by_date(plan, depth, filters, newest=sort == "newest")
-        return by_whoosh(depth) if ranked is None else list(ranked)
+            docs = self._clause_matches()
+        if reading.excluded:
+            docs -= set().union(*(self._docs(q) for q in reading.excluded))
+        return docs if self.allowed is None else docs & set(self.allowed)
 
-    return by_ranking
+    def _clause_matches(self) -> set[int]:
+        reading = self.reading
+        required = [self._docs(q) for q in reading.required]
+        base = set.intersection(*required) if required else None
+        if not reading.words:
+            return base or set()
+        counts: Counter[int] = Counter()
+        for q in reading.words:
+            held = self._docs(q)
+            counts.update(held if base is None else held & base)
+        if reading.min_words <= 0:
+            return base if base is not None else set(counts)
+        return {d for d, n in counts.items() if n >= reading.min_words}
+
+    def _docs(self, q: Any) -> set[int]:
+        return set(self.searcher.docs_for_query(q))
+
+    def holders(self, index: int) -> set[int]:
+        """The releases holding the reading's `index`-th word."""
+        if self.plan is not None and self.ranker is not None:
+            found = self.ranker.holders(self.plan.optional[index])
+            if found is not None:
+                return found
+        return self._docs(self.reading.words[index])
+
+    def best_partial(self) -> float | None:
+        """The most a release holding too few of the words to match can score (None when unknown):
+        when the k-th match scores more, no such release can rank among the first k."""
+        plan, ranker = self.plan, self.ranker
+        if plan is None or ranker is None or not plan.optional or plan.min_optional < 1:
+            return None
+        required = [ranker.best_score(item) for item in plan.required]
+        optional = [ranker.best_score(item) for item in plan.optional]
+        if any(best is None for best in (*required, *optional)):
+            return None
+        largest = sorted((best for best in optional if best is not None), reverse=True)
+        return sum(best for best in required if best is not None) + sum(largest[: plan.min_optional - 1])
 
 
-def whoosh_top(searcher: Any, q: Any, kwargs: dict[str, Any]) -> TopFunction:
+def relaxed(matching: Matching, has_correction: Callable[[str], bool]) -> Matching | None:
+    """When nothing matches the reading, the same query needing only as many of its words as some
+    release holds: the releases that hold most of them. None when nothing can be relaxed: no words,
+    no release holds any (nor the required clauses alone), or a word found nowhere has a spelling
+    correction (then did-you-mean answers instead, as it always has)."""
+    reading = matching.reading
+    if not reading.words or reading.everything:
+        return None
+    held = [matching.holders(i) for i in range(len(reading.words))]
+    if any(not docs and has_correction(reading.typed[i]) for i, docs in enumerate(held)):
+        return None
+    loose = {
+        offset + local
+        for _reader, offset, docs in matching.with_reading(reading.loosest()).leaf_matches()
+        for local in docs
+    }
+    if not loose:
+        return None
+    counts: Counter[int] = Counter()
+    for docs in held:
+        counts.update(docs & loose)
+    best = max(counts.values(), default=0)
+    chosen = {d for d in loose if counts.get(d, 0) >= best}
+    dropped = tuple(reading.typed[i] for i, docs in enumerate(held) if not chosen <= docs)
+    return matching.with_reading(reading.relax(best, dropped))
+
+
+def missing_words(matching: Matching, docnums: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    """For each release, the query's words it does not hold (only releases lacking some are listed)."""
+    reading = matching.reading
+    held = [matching.holders(i) for i in range(len(reading.words))]
+    out = {}
+    for docnum in docnums:
+        lacking = tuple(reading.typed[i] for i, docs in enumerate(held) if docnum not in docs)
+        if lacking:
+            out[docnum] = lacking
+    return out
+
+
+def _live(reader: Any, offset: int) -> Iterable[int]:
+    return (d + offset for d in reader.all_doc_ids())
+
+
+def _ordered(ranked: list[Ranked], k: int, key: Callable[[int], tuple[int, str]]) -> list[Ranked]:
+    """The first k of hits ordered by score, ties in the stable order of `key` (keys are read only for
+    documents whose score ties with another's)."""
+    ranked = sorted(ranked, key=lambda item: -item[1])
+    out: list[Ranked] = []
+    start = 0
+    while start < len(ranked) and len(out) < k:
+        end = start + 1
+        while end < len(ranked) and ranked[end][1] == ranked[start][1]:
+            end += 1
+        group = ranked[start:end]
+        if len(group) > 1:
+            group.sort(key=lambda item: key(item[0]))
+        out.extend(group)
+        start = end
+    return out[:k]
+
+
+def run(matching: Matching, sort: SortOrder, count: int, collapse: bool, fill: bool = False) -> list[Ranked]:
+    """The first `count` hits in order, at most one per near-duplicate group when collapsing; `fill`
+    ranks every release holding any of the words (relevance order only)."""
+    top: TopFunction
+    if sort == "relevance":
+        top = filled(matching) if fill else matching.top
+    else:
+        top = lambda depth: matching.by_date(depth, newest=sort == "newest")  # noqa: E731
+    return collapsed(matching.columns, top, count) if collapse else top(count)
+
+
+def filled(matching: Matching) -> TopFunction:
+    """A ranked list of every release holding one of the query's words (or its required clauses),
+    best first, whose matches are ranked exactly as `Matching.top` ranks them. Computed from the
+    matches alone when no release lacking a word could rank among them (most queries)."""
+    loose = matching.with_reading(matching.reading.loosest())
+
     def top(depth: int) -> list[Ranked]:
-        # A comprehension, not list(): list() asks Results for its length, which counts every match.
-        return [
-            (hit.docnum, hit.score if isinstance(hit.score, float) else None)
-            for hit in searcher.search(q, limit=depth, **kwargs)
-        ]
+        strict = matching.top(depth)
+        bound = matching.best_partial()
+        if len(strict) == depth and bound is not None and strict[-1][1] > bound:
+            return strict
+        return loose.top(depth)
 
     return top
 
 
-def collapsed(searcher: Any, top: TopFunction, count: int) -> list[Ranked]:
-    """Keep the first hit of each group in ranked order, fetching deeper until `count` are kept.
+def collapsed(columns: Columns, top: TopFunction, count: int) -> list[Ranked]:
+    """Keep the first hit of each group in order, fetching deeper until `count` are kept.
 
     Whoosh's own `collapse=` scores every matching document (it cannot skip blocks), which made broad
     queries several times slower; near-duplicates are rare among top hits, so one fetch almost always
     suffices here and the top-k optimisations stay on.
     """
-    groups = searcher.reader().column_reader("group")
     depth = count + COLLAPSE_SPARE
     while True:
         results = top(depth)
         seen: set[str] = set()
         kept = []
         for ranked in results:
-            group = groups[ranked[0]]
+            group = columns.value("group", ranked[0])
             if group in seen:
                 continue
             seen.add(group)
@@ -103,6 +336,9 @@ def collapsed(searcher: Any, top: TopFunction, count: int) -> list[Ranked]:
         if len(results) < depth:
             return kept
         depth *= 4
+
+
+# ---------------------------------------------------------------------------------------------- filters
 
 
 def allowed_docs(searcher: Any, filters: Any) -> set[int]:
@@ -128,74 +364,81 @@ def dated_between(searcher: Any, start: datetime | None, end: datetime | None) -
     for sub, offset in searcher.leaf_searchers():
         reader = sub.reader()
         days = document_dates(reader)
-        for docnum in reader.all_doc_ids():
-            value = days[docnum]
+        deleted = reader.deleted_docs_set if reader.has_deletions() else ()
+        for docnum, value in enumerate(days):
             if value is None or (low is not None and value < low) or (high is not None and value > high):
                 continue
-            found.add(docnum + offset)
+            if docnum not in deleted:
+                found.add(docnum + offset)
     return found
 
 
-def leaf_matches(
-    searcher: Any, q: Any, filters: Any, ranker: Ranker | None = None
-) -> list[tuple[Any, list[int]]]:
-    """Each segment's reader with the (segment-local) numbers of its matching releases; no scoring."""
-    plan = plan_for(q) if ranker is not None else None
-    if plan is not None and ranker is not None:
-        found = ranker.leaf_matches(plan, filters)
-        if found is not None:
-            return found
-    out = []
-    for sub, offset in searcher.leaf_searchers():
-        if not sub.doc_count_all():
-            continue  # an empty index's one reader, which has no columns
-        docs = q.docs(sub)
-        if filters is not None:
-            docs = (d for d in docs if d + offset in filters)
-        out.append((sub.reader(), list(docs)))
-    return out
+# ---------------------------------------------------------------------------------------------- counts
 
 
-def count_matches(
-    searcher: Any, q: Any, filters: Any, collapse: bool, ranker: Ranker | None = None
-) -> tuple[int, tuple[IssuerCount, ...]]:
-    """Matches over the whole result set (groups when collapsing) and issuer counts."""
+@dataclass(frozen=True)
+class Counts:
+    """What describes a whole match set: groups (results), releases, and releases per issuer."""
+
+    results: int
+    releases: int
+    issuers: tuple[IssuerCount, ...]
+
+
+def count_matches(matching: Matching, collapse: bool) -> Counts:
+    """Matches over the whole result set (groups when collapsing) and issuer counts (releases)."""
     issuer_counts: Counter[str] = Counter()
     groups: set[str] = set()
-    matches = 0
-    for reader, docs in leaf_matches(searcher, q, filters, ranker):
+    releases = 0
+    for reader, _offset, docs in matching.leaf_matches():
         issuers = reader.column_reader("issuer_key")
-        matches += len(docs)
+        releases += len(docs)
         issuer_counts.update(issuers[d] for d in docs)
         if collapse:
             group_column = reader.column_reader("group")
             groups.update(group_column[d] for d in docs)
     issuer_counts.pop("", None)
-    total = len(groups) if collapse else matches
-    return total, tuple(IssuerCount(i, c) for i, c in issuer_counts.most_common())
+    ordered = sorted(issuer_counts.items(), key=lambda item: (-item[1], item[0]))
+    return Counts(
+        results=len(groups) if collapse else releases,
+        releases=releases,
+        issuers=tuple(IssuerCount(i, c) for i, c in ordered),
+    )
 
 
-def matching_dates(searcher: Any, q: Any, filters: Any, ranker: Ranker | None = None) -> list[date]:
+def matching_dates(matching: Matching) -> list[date]:
     out: list[date] = []
-    for reader, docs in leaf_matches(searcher, q, filters, ranker):
-        dates = reader.column_reader("date")
-        dateless = reader.column_reader("dateless")
-        out.extend(dates[d].date() for d in docs if not dateless[d])
+    for reader, _offset, docs in matching.leaf_matches():
+        days = document_dates(reader)
+        out.extend(_to_date(days[d]) for d in docs if days[d] is not None)
     return out
 
 
-def duplicates(searcher: Any, docnum: int, stored: dict[str, Any]) -> tuple[Duplicate, ...]:
+def _to_date(value: Any) -> date:
+    from whoosh.util.times import long_to_datetime
+
+    return long_to_datetime(value).date()  # type: ignore[no-any-return]
+
+
+def duplicates(searcher: Any, columns: Columns, docnum: int, stored: dict[str, Any]) -> tuple[Duplicate, ...]:
+    """The other releases of a hit's group, earliest issued first (then by id)."""
     from whoosh.query import Term
 
     group = stored.get("group")
     # Most releases are alone in their group: the term's frequency says so without reading postings.
     if not group or searcher.doc_frequency("group", group) < 2:
         return ()
-    others = [d for d in searcher.docs_for_query(Term("group", group)) if d != docnum]
+    others = sorted(
+        (d for d in searcher.docs_for_query(Term("group", group)) if d != docnum), key=columns.key
+    )
     out = []
-    for other in sorted(others):
+    for other in others:
         fields = searcher.stored_fields(other)
-        out.append(Duplicate(fields["id"], fields.get("issuer", ""), iso_date(fields.get("date"))))
+        out.append(
+            Duplicate(
+                fields["id"], fields.get("issuer", ""), iso_date(fields.get("date")), fields.get("title", "")
+            )
+        )
     return tuple(out)
 
 

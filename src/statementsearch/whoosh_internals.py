@@ -1,0 +1,286 @@
+"""The one door to Whoosh's private parts: every reliance on names outside its public API lives here.
+
+statementsearch pins `whoosh3==3.54.0` (pyproject.toml) because of what follows. Each reliance says what
+it relies on, what happens when that is not there (the fallback to Whoosh's public path), and the test
+that holds it (`tests/test_whoosh_internals.py` checks each on a small index, fallback included):
+
+1. Posting blocks (`blocks`, `decode`, `decode_all`): the W3 codec's leaf matcher and its attributes
+   (`_postfile`, `_dataoffset`, `_nextoffset`, `_compression`, `_maxid`, `_maxweight`, `_minlength`,
+   `_blocklength`, `_byteids`, `_next_block`), `ListMatcher`'s `_ids/_weights/_values` for short lists
+   kept in the term's info, the term table's `matcher`. Fallback: `blocks` returns None for any other
+   layout and the caller ranks the query with Whoosh's matchers.
+2. The pickle cut point (`_VALUES_START`): a block is a protocol-2 pickle of (ids, weights, values)
+   whose values start with a call to `_codecs.encode`; the ranker unpickles only what comes before.
+   Fallback: when the cut does not give a tuple of the block's length, the whole block is unpickled.
+3. The length column (`length_bytes`): each field's lengths column (`_perdoc._cached_reader`,
+   `LENGTHS_COLUMN`, `_lenfield`) read as one slice of its file (`_dbfile`, `_basepos`, `_count`,
+   `_typecode`). Fallback: `doc_field_length` per document (public, ~30x slower).
+4. The codec's automata (`terms_within`): Whoosh's public `terms_within` on a segment looks in the
+   field's *spelling* field; this reads the field's own terms with `_codec.automata`. Fallback: the
+   base reader's public prefix scan with an edit distance per term.
+5. Tables of contents (`sweep_leftovers`): `whoosh.index.TOC.read` and `clean_files` find the files of
+   segments no generation uses. Fallback: nothing is swept (the index stays correct, only larger).
+6. Two patched methods (`apply_fixes`): `AndNotMatcher._find_first` (whoosh-community/whoosh#419: `a -b`
+   returned a first `a` holding `b`) and `BufferFile.__init__` (it copied each memory-mapped segment
+   into a `BytesIO`: every searcher read and held the whole index). Fallback: when the names are not
+   there, nothing is patched and Whoosh's own behaviour stands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+import zlib
+from dataclasses import dataclass
+from itertools import accumulate
+from pathlib import Path
+from pickle import loads
+from typing import Any
+
+# ---------------------------------------------------------------------------------- 1. posting blocks
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of a posting list as its header tells it: enough to bound it and to decode it later."""
+
+    max_id: int
+    max_weight: float
+    min_length: float
+    count: int
+    data: tuple[Any, ...]  # (postfile, data offset, data length, compressed)
+    inline: tuple[list[int], Any, Any] | None = None  # (ids, weights, values) of a list kept in its term
+
+
+def blocks(reader: Any, field: str, text: str) -> list[Block] | None:
+    """The blocks of a term's postings in one segment ([] when absent); None for a layout not known here."""
+    try:
+        from whoosh.codec.whoosh3 import W3LeafMatcher
+        from whoosh.matching import ListMatcher
+    except ImportError:  # pragma: no cover - another Whoosh
+        return None
+    btext = text.encode("utf-8")
+    if (field, btext) not in reader:
+        return []
+    try:
+        matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
+    except AttributeError:
+        return None
+    if isinstance(matcher, ListMatcher):  # a posting list short enough to be kept in the term's info
+        info = reader.term_info(field, btext)
+        ids = list(matcher._ids)
+        weights = [1.0] * len(ids) if matcher._weights is None else list(matcher._weights)
+        inline = (ids, weights, list(matcher._values))
+        return [Block(ids[-1], info.max_weight(), info.min_length(), len(ids), (), inline)]
+    if type(matcher) is not W3LeafMatcher or matcher._byteids:
+        return None
+    found = []
+    while matcher.is_active():
+        m = matcher
+        extent = (m._postfile, m._dataoffset, m._nextoffset - m._dataoffset, m._compression)
+        found.append(Block(m._maxid, m._maxweight, m._minlength, m._blocklength, extent))
+        m._next_block()
+    return found
+
+
+# ---------------------------------------------------------------------------------- 2. pickle cut point
+
+_VALUES_START = b"(c_codecs\nencode\n"
+"""Where a block's pickled (ids, weights, values) reaches its values: Whoosh pickles it with protocol 2,
+which writes each posting's encoded positions as a call to `_codecs.encode`. Unpickling those is ~90% of
+a block's decoding time, and ranking needs only ids and weights."""
+
+
+def decode(block: Block) -> tuple[list[int], Any]:
+    """A block's document numbers and weights, without unpickling its positions when it can."""
+    if block.inline is not None:
+        return block.inline[0], block.inline[1]
+    raw = _block_bytes(block)
+    cut = raw.find(_VALUES_START)
+    if cut > 0:
+        try:
+            ids, weights, _ = loads(raw[:cut] + b"N\x87.")  # (ids, weights, None)
+        except Exception:  # the pattern was not where the values start: read the whole block
+            ids = None
+        if isinstance(ids, tuple) and len(ids) == block.count:
+            return _expand(block, ids, weights)
+    ids, weights, _ = loads(raw)[:3]
+    return _expand(block, ids, weights)
+
+
+def decode_all(block: Block) -> tuple[list[int], Any, Any]:
+    """A block's document numbers, weights and values (the postings' encoded positions)."""
+    if block.inline is not None:
+        return block.inline
+    ids, weights, values = loads(_block_bytes(block))[:3]
+    return *_expand(block, ids, weights), values
+
+
+def _block_bytes(block: Block) -> bytes:
+    postfile, offset, length, compressed = block.data
+    raw = postfile.get(offset, length)
+    return zlib.decompress(raw) if compressed else bytes(raw)
+
+
+def _expand(block: Block, ids: Any, weights: Any) -> tuple[list[int], Any]:
+    """Undo Whoosh's block minifying: delta-coded ids, weights None (all 1) or one float for all."""
+    if weights is None:
+        weights = [1.0] * block.count
+    elif isinstance(weights, float):
+        weights = [weights] * block.count
+    return list(accumulate(ids)), weights
+
+
+# ---------------------------------------------------------------------------------- 3. length column
+
+
+def length_bytes(reader: Any, field: str) -> bytes | None:
+    """Each document's length byte in a field (Whoosh's one-byte encoding, 0 for none), read as one
+    slice of the column's file; None when the column is not in that form."""
+    try:
+        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+        from whoosh.columns import NumericColumn
+
+        lengths = reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+    except (ImportError, AttributeError):
+        return None
+    count = reader.doc_count_all()
+    if lengths is None:
+        return bytes(count)
+    if type(lengths) is not NumericColumn.Reader or lengths._typecode != "B":
+        return None
+    stored = bytes(lengths._dbfile.get(lengths._basepos, min(lengths._count, count)))
+    return stored + bytes(count - len(stored))
+
+
+def field_lengths(reader: Any, field: str) -> list[float]:
+    """Each document's length in a field as BM25 sees it (Whoosh's lossy one-byte length)."""
+    from whoosh.util.numeric import byte_to_length
+
+    encoded = length_bytes(reader, field)
+    if encoded is None:
+        count = reader.doc_count_all()
+        return [float(reader.doc_field_length(d, field, 0)) for d in range(count)]
+    table = [float(byte_to_length(b)) for b in range(256)]
+    return [table[b] for b in encoded]
+
+
+# ---------------------------------------------------------------------------------- 4. automata
+
+
+def terms_within(reader: Any, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> list[str]:
+    """Terms of the field itself within `maxdist` edits of `text` (Whoosh's DFA over each segment)."""
+    from whoosh.reading import IndexReader
+
+    found: set[str] = set()
+    for leaf, _offset in reader.leaf_readers():
+        if fieldname not in leaf.indexed_field_names():
+            continue
+        try:
+            automata = leaf._codec.automata(leaf._storage, leaf._segment)
+            found.update(automata.terms_within(leaf.cursor(fieldname), text, maxdist, prefix))
+        except AttributeError:
+            found.update(IndexReader.terms_within(leaf, fieldname, text, maxdist, prefix))
+    return sorted(found)
+
+
+# ---------------------------------------------------------------------------------- 5. tables of contents
+
+
+def sweep_leftovers(ix: Any) -> None:
+    """Remove what a killed writer left: temporary tables of contents, its temp folder, and files of
+    segments no committed generation uses. Call it under the writer lock, so no live writer owns them."""
+    import shutil
+
+    folder = Path(ix.storage.folder)
+    for leftover in folder.glob("_MAIN_*.toc.*"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+    shutil.rmtree(folder / "MAIN.tmp", ignore_errors=True)
+    with contextlib.suppress(Exception):
+        from whoosh.index import TOC, clean_files
+
+        toc = TOC.read(ix.storage, ix.indexname, schema=ix.schema)
+        clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+
+
+# ---------------------------------------------------------------------------------- 6. patched methods
+
+_applied = False
+_lock = threading.Lock()
+
+
+def apply_fixes() -> None:
+    """Install the two fixes (idempotent, thread-safe); called before the first index opens."""
+    global _applied
+    with _lock:
+        if _applied:
+            return
+        with contextlib.suppress(ImportError, AttributeError):
+            _fix_and_not()
+        with contextlib.suppress(ImportError, AttributeError):
+            _fix_buffer_file()
+        _applied = True
+
+
+def _fix_and_not() -> None:
+    """`AndNotMatcher` checks its first document against the excluded words only when the excluded
+    list starts on that very document (whoosh#419); check whenever both lists are active."""
+    from whoosh.matching.binary import AndNotMatcher
+
+    def find_first(self: Any) -> None:
+        if self.a.is_active() and self.b.is_active():
+            self._find_next()
+
+    AndNotMatcher._find_first = find_first
+
+
+class _ViewReader(io.RawIOBase):
+    """A seekable raw reader over a memoryview; `readinto` copies only the bytes asked for."""
+
+    def __init__(self, view: memoryview) -> None:
+        super().__init__()
+        self._view: memoryview | None = view
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        assert self._view is not None
+        n = max(0, min(len(buffer), len(self._view) - self._pos))
+        buffer[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        assert self._view is not None
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self._view = None  # let the owner release the view
+        super().close()
+
+
+def _fix_buffer_file() -> None:
+    """`BufferFile` wraps a memory-mapped file in a `BytesIO` (a full copy); read the mapping in place."""
+    from whoosh.filedb.structfile import BufferFile
+
+    original = BufferFile.__init__
+
+    def init(self: Any, buf: Any, name: str | None = None, onclose: Any = None) -> None:
+        original(self, b"" if isinstance(buf, memoryview) else buf, name, onclose)
+        if isinstance(buf, memoryview):
+            self._buf = buf
+            self.file = io.BufferedReader(_ViewReader(buf), buffer_size=16 * 1024)
+
+    BufferFile.__init__ = init
