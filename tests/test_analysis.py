@@ -120,13 +120,3 @@ def test_text_field_postings_equal_whoosh_text_field(boost: float) -> None:
 @given(text=st.one_of(st.text(max_size=200), words_and_marks))
 def test_text_field_postings_equal_whoosh_text_field_on_any_text(text: str) -> None:
     assert_postings_equal_whoosh_text_field([text], 1.5)
-
-
-def test_spellable_words_are_the_words_stemming_changes() -> None:
-    """Words equal to their stem ("soleimani") are index terms already; the others go to spelling."""
-    field = TextField(spelling=True)
-    text = "The attacks on Soleimani"
-    list(field.index(text))
-    assert list(field.spellable_words(text)) == ["attacks"]
-    # Without a preceding index() call on the same value, it computes them itself.
-    assert list(field.spellable_words("Quds Forces attacked")) == ["attacked", "forces", "quds"]

@@ -206,7 +206,9 @@ def test_lock_of_a_killed_writer_is_recovered(place: Path, holder: subprocess.Po
 
 def test_lock_file_of_a_dead_process_copied_in_is_cleared(place: Path) -> None:
     """A lock file naming a dead pid (e.g. an index folder copied from a crashed machine)."""
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, timeout=DEADLINE
+    )
     (place / "index" / LOCK_FILE).write_text(f"{int(dead.stdout)} 2020-01-01T00:00:00\n")
     code, stderr = cli("index", *locations(place))
     assert code == 0 and "stale lock" in stderr

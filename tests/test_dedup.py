@@ -164,7 +164,12 @@ def test_fingerprints_are_the_same_in_other_processes(seed_releases: tuple[Relea
     for hash_seed in ("1", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         done = subprocess.run(
-            [sys.executable, "-c", script, str(path)], env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-c", script, str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         )
         assert done.stdout.split() == expected
 

@@ -412,18 +412,23 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
     point = tmp_path / "tmpfs"
     point.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(point)], capture_output=True, text=True
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(point)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
         yield point
     finally:
-        subprocess.run(["umount", "-l", str(point)], check=False)
+        subprocess.run(["umount", "-l", str(point)], check=False, timeout=60)
 
 
 def remount(point: Path, options: str) -> None:
-    subprocess.run(["mount", "-o", f"remount,{options}", str(point)], check=True, capture_output=True)
+    subprocess.run(
+        ["mount", "-o", f"remount,{options}", str(point)], check=True, capture_output=True, timeout=60
+    )
 
 
 def test_update_of_read_only_index_fails_clearly_and_keeps_it(

@@ -117,7 +117,7 @@ def test_live_index_sees_a_deletion_made_by_another_process(ix: StatementIndex, 
     assert ids(ix, "navy") == {"dod/a.txt#2"}
     (docs / "dod" / "a.txt").unlink()
     script = "import sys; import statementsearch as s; s.StatementIndex.open(sys.argv[1]).update(sys.argv[2])"
-    subprocess.run([sys.executable, "-c", script, str(ix.path), str(docs)], check=True)
+    subprocess.run([sys.executable, "-c", script, str(ix.path), str(docs)], check=True, timeout=120)
     assert ids(ix, "navy") == set()
     assert ids(ix) == {"seed.txt#1", "seed.txt#2"}
 
@@ -152,7 +152,7 @@ def test_second_writer_fails_clearly_while_first_holds_the_lock(
 
 def test_stale_lock_of_dead_process_is_cleared_with_a_notice(ix: StatementIndex, docs: Path) -> None:
     dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, timeout=120
     )
     (ix.path / LOCK_FILE).write_text(f"{dead.stdout.strip()} 2020-01-01T00:00:00\n")
     notices: list[str] = []

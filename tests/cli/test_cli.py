@@ -177,12 +177,13 @@ def test_entry_points_as_subprocesses(place: Path) -> None:
         env=env,
         cwd=place,
         check=False,
+        timeout=120,
     )
     assert module.returncode == 0 and json.loads(module.stdout.splitlines()[0])["id"] == DOD
     script = shutil.which("statementsearch", path=str(Path(sys.executable).parent))
     assert script is not None
     piped = subprocess.run(
-        [script, "search", "soleimani"], capture_output=True, text=True, env=env, cwd=place
+        [script, "search", "soleimani"], capture_output=True, text=True, env=env, cwd=place, timeout=120
     )
     assert piped.returncode == 0 and "[Soleimani]" in piped.stdout and "\x1b[" not in piped.stdout
 
