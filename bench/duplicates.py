@@ -1,7 +1,7 @@
 """Near-duplicate detection on all ~85,000 corpus releases: its speed, its groups, and whether they are right.
 
-Runs every release of ../shared/corpora through `dedup.fingerprint` and `dedup.GroupAssigner`, in file
-order, as the indexer does, and prints:
+Runs every release of ../shared/corpora through `dedup.fingerprint` and `dedup.assign_groups`, as the
+indexer does (a first pass over all releases, then the groups of the set), and prints:
 
 - the CPU time of fingerprinting (the budget: well under 10 s for all releases), with a calibration
   loop to compare machines by, the CPU time of assigning groups, and the memory the assigner holds;
@@ -14,7 +14,7 @@ order, as the indexer does, and prints:
   independent measure that reads every word), and whether their numbers conflict;
 - whether the anchors find the pairs above the threshold: of the pairs that share any of their 64
   sketch hashes, how many share an anchor;
-- every group link (a release and the earlier member it is most similar to) whose whole bodies do not
+- every group link (a member and its group's original) whose whole bodies do not
   look like one statement (word 5-shingle Jaccard < 0.5 and containment < 0.8): to be read by eye.
 
 Run from the repository root:  python bench/duplicates.py [--shared ../shared] [--threshold 0.8]
@@ -32,6 +32,7 @@ import time
 import tracemalloc
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from datetime import date
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,10 @@ def _text(record: Record, key: str) -> str:
     return record.get(key) or ""
 
 
+def _day(record: Record) -> date | None:
+    return date.fromisoformat(record["date"]) if record.get("date") else None
+
+
 def _calibration() -> float:
     """CPU seconds of a fixed pure-Python loop: compares this machine with another one."""
     started = time.process_time()
@@ -97,7 +102,7 @@ def _fingerprints(records: list[Record]) -> Fingerprints:
     """Fingerprint every record, printing the CPU time it took."""
     calibration = _calibration()
     started, wall = time.process_time(), time.perf_counter()
-    fps = [dedup.fingerprint(_text(r, "title"), _text(r, "body")) for r in records]
+    fps = [dedup.fingerprint(_text(r, "title"), _text(r, "body"), _day(r)) for r in records]
     cpu, wall = time.process_time() - started, time.perf_counter() - wall
     print(f"fingerprinting {len(records):,} releases: {cpu:.2f} s CPU ({wall:.2f} s wall), ", end="")
     print(f"{cpu / len(records) * 1e6:.0f} us each; calibration loop: {calibration:.2f} s CPU")
@@ -106,20 +111,17 @@ def _fingerprints(records: list[Record]) -> Fingerprints:
 
 
 def _assign(records: list[Record], fps: Fingerprints, threshold: float) -> list[str]:
-    """Group ids in file order, printing the CPU time; then the assigner's memory, from a traced rerun."""
+    """Group ids in record order, printing the CPU time; then the memory it held, from a traced rerun."""
+    entries = [dedup.GroupEntry(r["id"], _day(r), fp) for r, fp in zip(records, fps, strict=True)]
     started = time.process_time()
-    assigner = dedup.GroupAssigner(threshold)
-    groups = [assigner.assign(record["id"], fp) for record, fp in zip(records, fps, strict=True)]
+    found = dedup.assign_groups(entries, threshold)
     print(f"assigning groups: {time.process_time() - started:.2f} s CPU")
-    del assigner
     tracemalloc.start()
-    assigner = dedup.GroupAssigner(threshold)
-    for record, fp in zip(records, fps, strict=True):
-        assigner.assign(record["id"], fp)
-    held = tracemalloc.get_traced_memory()[0]
+    dedup.assign_groups(entries, threshold)
+    peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(f"  memory the assigner holds after the last release: {held / 2**20:.1f} MiB")
-    return groups
+    print(f"  peak memory of assign_groups: {peak / 2**20:.1f} MiB")
+    return [found[r["id"]] for r in records]
 
 
 def _members(groups: list[str]) -> dict[str, list[int]]:
@@ -253,20 +255,19 @@ def _print_anchor_recall(fps: Fingerprints, threshold: float) -> None:
     print(f"  hashes (each in <= {MAX_POSTING} sketches), {found_by_anchor:,} share an anchor")
 
 
-def _links(fps: Fingerprints, members: dict[str, list[int]]) -> list[tuple[int, int, float]]:
-    """(member, the most similar earlier member it may join, similarity) for all but each group's first."""
+def _links(
+    records: list[Record], fps: Fingerprints, members: dict[str, list[int]]
+) -> list[tuple[int, int, float]]:
+    """(member, its group's original, similarity) for every member but the original."""
+    position_of = {record["id"]: position for position, record in enumerate(records)}
     links = []
-    for found in members.values():
-        for index, position in enumerate(found[1:], 1):
+    for group, found in members.items():
+        original = position_of[group]
+        original_fp = fps[original]
+        for position in found:
             fp = fps[position]
-            assert fp is not None
-            scored = [
-                (dedup.similarity(fp, other_fp), other)
-                for other in found[:index]
-                if (other_fp := fps[other]) is not None and not dedup.numbers_conflict(fp, other_fp)
-            ]
-            score, best = max(scored)
-            links.append((position, best, score))
+            if position != original and fp is not None and original_fp is not None:
+                links.append((position, original, dedup.similarity(fp, original_fp)))
     return links
 
 
@@ -295,7 +296,7 @@ def main() -> None:
     _print_samples(records, members)
     _print_bands(records, fps, args.threshold)
     _print_anchor_recall(fps, args.threshold)
-    _print_doubtful(records, _links(fps, members), args.show_doubtful)
+    _print_doubtful(records, _links(records, fps, members), args.show_doubtful)
 
 
 if __name__ == "__main__":

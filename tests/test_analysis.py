@@ -15,13 +15,16 @@ from whoosh import fields
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 
 from helpers import SEED
-from statementsearch.analysis import TOKEN_PATTERN, EnglishAnalyzer, word_spans
+from statementsearch.analysis import STOP_WORD_SET, TOKEN_PATTERN, EnglishAnalyzer, word_spans
 from statementsearch.reader import read_file
 from statementsearch.schema import TextField
 from synthetic import records, vocabulary
 
 WHOOSH_CHAIN = (
-    RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | StopFilter(maxsize=40) | StemFilter(cachesize=-1)
+    RegexTokenizer(TOKEN_PATTERN)
+    | LowercaseFilter()
+    | StopFilter(stoplist=STOP_WORD_SET, maxsize=40)
+    | StemFilter(cachesize=-1)
 )
 AWKWARD = [
     "",

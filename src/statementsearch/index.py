@@ -513,7 +513,9 @@ class StatementIndex:
             stored = lease.searcher.document(id=release_id)
         if stored is None:
             raise ReleaseNotFoundError(f"no release with id {release_id!r}")
-        return _release_from_stored(stored)
+        from .indexer import release_from_stored
+
+        return release_from_stored(stored)
 
     def stats(self, top: int = 10) -> IndexStats:
         """Counts and ranges that describe the index."""
@@ -634,17 +636,3 @@ def _has_correction(reader: Any, word: str) -> bool:
     from .spelling import corrections
 
     return bool(corrections(word, reader))
-
-
-def _release_from_stored(stored: dict[str, Any]) -> Release:
-    day = stored.get("date")
-    return Release(
-        id=stored["id"],
-        title=stored.get("title", ""),
-        issuer=stored.get("issuer", ""),
-        date=day.date() if isinstance(day, datetime) else None,
-        body=stored.get("body", ""),
-        path=stored.get("path", ""),
-        position=int(stored.get("position", 0)),
-        content_hash=stored.get("content_hash", ""),
-    )

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from whoosh import index as whoosh_index
 from whoosh import writing
 
+from .dedup import Fingerprint, GroupEntry, assign_groups, decode, encode, fingerprint, is_duplicate
 from .errors import IndexLockedError, IndexWriteError, UnreadableFileError
 from .models import FileFailure, FileReport, Release, UpdateSummary
 from .reader import read_file, scan_documents
@@ -286,8 +287,11 @@ def update_index(
 ) -> UpdateSummary:
     """Bring the index to exactly the documents under `root`, reading only what changed.
 
-    With `deduplicate`, each release written joins the near-duplicate group of an earlier one (of this
-    run, or already in the index) whose text is nearly the same; see `dedup`.
+    With `deduplicate`, the files to write are read twice: first for the fingerprints, from which the
+    near-duplicate groups are computed (`_Grouper`), then to write them with their groups. Groups are a
+    function of the set of releases (`dedup.assign_groups`), so the first pass must see every new release
+    before any is written; releases already in the index whose group the update changes are rewritten.
+    `progress` counts the bytes of the second pass.
     """
     started = time.perf_counter()
     sweep_leftovers(ix)
@@ -301,26 +305,54 @@ def update_index(
             failures=tuple(plan.failures),
             seconds=time.perf_counter() - started,
         )
+    failures = list(plan.failures)
+    grouper = _Grouper.prepare(ix, root, plan, manifest, rebuild, failures) if deduplicate else None
+    try:
+        return _write(ix, root, plan, manifest, rebuild, procs, progress, grouper, failures, started)
+    finally:
+        if grouper is not None:
+            grouper.close()
+
+
+def _write(
+    ix: Any,
+    root: Path,
+    plan: _Plan,
+    manifest: dict[str, FileState],
+    rebuild: bool,
+    procs: int,
+    progress: Progress | None,
+    grouper: _Grouper | None,
+    failures: list[FileFailure],
+    started: float,
+) -> UpdateSummary:
+    """Write what the plan says in one Whoosh commit (or none, when nothing changed)."""
     counter = _Counter(plan.total_bytes, progress)
     parallel = plan.total_bytes >= PARALLEL_MIN_BYTES
-    replaced = {rel for _, rel, _ in plan.to_read} | set(plan.removed)
-    grouper = _Grouper(None if rebuild else ix, replaced) if deduplicate else None
+    failed = {failure.path for failure in failures}
     writer = _open_writer(ix, procs, parallel)
     counts = {"added": 0, "changed": 0, "written": 0, "deleted": 0, "touched": 0}
     warnings: list[str] = []
-    failures = list(plan.failures)
     try:
         for path, rel, st in plan.to_read:
+            if rel in failed:  # unreadable in the first pass: its old releases stay
+                counter.advance(st.st_size)
+                continue
             report = read_file(path, root)
             warnings.extend(f"{rel}: {w}" for w in report.warnings)
-            if report.error is not None:
-                failures.append(FileFailure(rel, report.error))
+            error = report.error or (grouper.changed_since_read(rel, report) if grouper else None)
+            if error is not None:
+                failures.append(FileFailure(rel, error))
                 counter.advance(st.st_size)
                 continue
             old = manifest.get(rel)
             _write_file(writer, report, rel, st, old, counts, counter, grouper)
         for rel in plan.removed:
             counts["deleted"] += writer.delete_by_term("path", rel)
+        if grouper is not None:
+            rewritten = grouper.rewrite(writer, manifest)
+            counts["written"] += rewritten
+            counts["deleted"] += rewritten
         changed_anything = counts["written"] or counts["deleted"] or rebuild
         if changed_anything:
             writer.commit(mergetype=writing.CLEAR if rebuild else None)
@@ -329,13 +361,9 @@ def update_index(
     except BaseException as exc:
         with contextlib.suppress(Exception):
             writer.cancel()
-        if grouper is not None:
-            grouper.close()
         if isinstance(exc, OSError):
             raise IndexWriteError(f"cannot write index at {ix.storage.folder}: {_os_reason(exc)}") from exc
         raise
-    if grouper is not None:
-        grouper.close()
     return UpdateSummary(
         added=counts["added"],
         changed=counts["changed"],
@@ -374,59 +402,186 @@ def _write_file(
     releases = report.releases
     step = st.st_size / max(len(releases), 1)
     for release in releases:
-        group = grouper.group(release) if grouper is not None else None
+        group = grouper.grouping(release.id) if grouper is not None else None
         writer.add_document(**release_document(release, state, group))
         counts["written"] += 1
         counter.advance(step)
 
 
-class _Grouper:
-    """Near-duplicate groups for the releases one update writes.
+class _Indexed(NamedTuple):
+    """A release already in the index, as grouping reads it from its stored fields."""
 
-    Earlier releases of the same run are remembered by `dedup.GroupAssigner`; releases already in the
-    index are found through their anchor terms (at most `MAX_CANDIDATES` per release), except those of
-    files this update replaces or removes.
+    docnum: int
+    entry: GroupEntry
+    group: str
+    fingerprint: str
+
+
+class _Grouper:
+    """Near-duplicate groups for one update, decided before anything is written.
+
+    The groups are `dedup.assign_groups` over all releases, which only the releases linked by duplicate
+    links to what changes can feel. So the update runs it over that part: the new releases, the index's
+    members of the groups of the releases it deletes, and, repeatedly, every release in the index that is
+    a duplicate (shares an anchor and `is_duplicate` accepts) of one taken so far. The index's releases of
+    the files this update replaces or removes are left out: they are going. Those taken from the index
+    whose group comes out different are rewritten from their stored fields; the others keep theirs.
+    A rebuild has no index to consult: `assign_groups` runs over all new releases.
     """
 
-    MAX_CANDIDATES = 64
-
     def __init__(self, ix: Any | None, replaced: set[str]) -> None:
-        from .dedup import GroupAssigner
-
-        self.assigner = GroupAssigner()
         self.replaced = replaced
-        self.searcher = ix.searcher() if ix is not None and not ix.is_empty() else None
+        self.searcher: Any = ix.searcher() if ix is not None and not ix.is_empty() else None
+        self.new: dict[str, tuple[date | None, str]] = {}
+        """id -> (date, encoded fingerprint or "") of each release this update writes."""
+        self.file_hashes: dict[str, str] = {}
+        self.groups: dict[str, str] = {}
+        self.regrouped: list[tuple[int, str]] = []
+        """(docnum, new group) of the index's releases whose group this update changes."""
 
-    def group(self, release: Release) -> Grouping:
-        from .dedup import encode, fingerprint
+    @classmethod
+    def prepare(
+        cls,
+        ix: Any,
+        root: Path,
+        plan: _Plan,
+        manifest: dict[str, FileState],
+        rebuild: bool,
+        failures: list[FileFailure],
+    ) -> _Grouper:
+        """Read the files to write (first pass), fingerprint their releases and decide every group."""
+        read: set[str] = set()
+        grouper = cls(None if rebuild else ix, set())
+        try:
+            for path, rel, _st in plan.to_read:
+                report = read_file(path, root)
+                if report.error is not None:
+                    failures.append(FileFailure(rel, report.error))
+                    continue
+                read.add(rel)
+                grouper.file_hashes[rel] = report.file_hash
+                for release in report.releases:
+                    grouper.add(release)
+            grouper.replaced = (read & set(manifest)) | set(plan.removed)
+            grouper.resolve()
+        except BaseException:
+            grouper.close()
+            raise
+        return grouper
 
-        fp = fingerprint(release.title, release.body)
-        if fp is None:
-            return Grouping(release.id)
-        group = self.assigner.assign(release.id, fp, self._indexed(fp.anchors))
-        return Grouping(group, fp.anchors, encode(fp))
+    def add(self, release: Release) -> None:
+        fp = fingerprint(release.title, release.body, release.date)
+        self.new[release.id] = (release.date, encode(fp) if fp is not None else "")
 
-    def _indexed(self, anchors: tuple[str, ...]) -> Iterator[tuple[str, str, Any]]:
-        if self.searcher is None:
-            return
+    def changed_since_read(self, rel: str, report: FileReport) -> str | None:
+        """Why a file read again for writing cannot be written now: it changed since the first pass."""
+        if self.file_hashes.get(rel) == report.file_hash:
+            return None
+        return "changed while being indexed; the next update reads it again"
+
+    def grouping(self, release_id: str) -> Grouping:
+        """The group of a new release, with the anchors and fingerprint stored beside it."""
+        _day, code = self.new.get(release_id, (None, ""))
+        if not code:
+            return Grouping(release_id)
+        return Grouping(self.groups.get(release_id, release_id), decode(code).anchors, code)
+
+    def resolve(self) -> None:
+        """Decide the groups of the new releases and of every index release they can affect."""
+        new = {
+            release_id: GroupEntry(release_id, day, decode(code) if code else None)
+            for release_id, (day, code) in self.new.items()
+        }
+        taken = self._connected(new) if self.searcher is not None else {}
+        groups = assign_groups([*new.values(), *(indexed.entry for indexed in taken.values())])
+        self.groups = {release_id: groups[release_id] for release_id in new}
+        self.regrouped = [
+            (indexed.docnum, groups[release_id])
+            for release_id, indexed in taken.items()
+            if groups[release_id] != indexed.group
+        ]
+
+    def _connected(self, new: dict[str, GroupEntry]) -> dict[str, _Indexed]:
+        """The index's releases linked to the new ones or to the deleted ones by duplicate links."""
+        taken: dict[str, _Indexed] = {}
+        frontier = [entry.fingerprint for entry in new.values() if entry.fingerprint is not None]
+        for indexed in self._members_of_deleted_groups():
+            if indexed.entry.release_id not in new and indexed.entry.release_id not in taken:
+                taken[indexed.entry.release_id] = indexed
+                if indexed.entry.fingerprint is not None:
+                    frontier.append(indexed.entry.fingerprint)
+        while frontier:
+            fp = frontier.pop()
+            for indexed in self._sharing_an_anchor(fp):
+                other = indexed.entry
+                if other.release_id in new or other.release_id in taken or other.fingerprint is None:
+                    continue
+                if is_duplicate(fp, other.fingerprint):
+                    taken[other.release_id] = indexed
+                    frontier.append(other.fingerprint)
+        return taken
+
+    def _members_of_deleted_groups(self) -> Iterator[_Indexed]:
+        from whoosh.query import Term
+
+        groups = set()
+        for path in sorted(self.replaced):
+            for docnum in self.searcher.docs_for_query(Term("path", path)):
+                groups.add(self.searcher.stored_fields(docnum).get("group", ""))
+        for group in sorted(groups - {""}):
+            yield from self._indexed(self.searcher.docs_for_query(Term("group", group)))
+
+    def _sharing_an_anchor(self, fp: Fingerprint) -> Iterator[_Indexed]:
         from whoosh.query import Or, Term
 
-        from .dedup import decode
+        yield from self._indexed(self.searcher.docs_for_query(Or([Term("anchors", a) for a in fp.anchors])))
 
-        docnums = self.searcher.docs_for_query(Or([Term("anchors", a) for a in anchors]))
-        for docnum in itertools.islice(docnums, self.MAX_CANDIDATES):
+    def _indexed(self, docnums: Iterable[int]) -> Iterator[_Indexed]:
+        """The index's releases among `docnums`, except those of replaced files."""
+        for docnum in docnums:
             stored = self.searcher.stored_fields(docnum)
-            if stored.get("path") in self.replaced or not stored.get("fingerprint"):
+            if stored.get("path") in self.replaced:
                 continue
+            day = stored.get("date")
+            code = stored.get("fingerprint") or ""
             try:
-                yield stored["id"], stored["group"], decode(stored["fingerprint"])
-            except (KeyError, ValueError):
-                continue
+                fp = decode(code) if code else None
+            except ValueError:  # damaged: the release is judged too short, and so is its own group
+                fp, code = None, ""
+            entry = GroupEntry(stored["id"], day.date() if isinstance(day, datetime) else None, fp)
+            yield _Indexed(docnum, entry, stored.get("group") or stored["id"], code)
+
+    def rewrite(self, writer: Any, manifest: dict[str, FileState]) -> int:
+        """Rewrite the index's releases whose group changed, from their stored fields; how many."""
+        for docnum, group in self.regrouped:
+            stored = self.searcher.stored_fields(docnum)
+            release = release_from_stored(stored)
+            code = stored.get("fingerprint") or ""
+            anchors = decode(code).anchors if code else ()
+            writer.delete_by_term("id", release.id)
+            state = manifest[release.path].encode()
+            writer.add_document(**release_document(release, state, Grouping(group, anchors, code)))
+        return len(self.regrouped)
 
     def close(self) -> None:
         if self.searcher is not None:
             self.searcher.close()
             self.searcher = None
+
+
+def release_from_stored(stored: dict[str, Any]) -> Release:
+    """The release whose stored fields these are (everything `release_document` needs to write it again)."""
+    day = stored.get("date")
+    return Release(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        issuer=stored.get("issuer", ""),
+        date=day.date() if isinstance(day, datetime) else None,
+        body=stored.get("body", ""),
+        path=stored.get("path", ""),
+        position=int(stored.get("position", 0)),
+        content_hash=stored.get("content_hash", ""),
+    )
 
 
 def _os_reason(exc: OSError) -> str:

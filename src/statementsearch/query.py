@@ -250,6 +250,11 @@ def _prepare(text: str) -> tuple[str, tuple[str, ...]]:
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"query too long ({len(text)} characters; at most {MAX_QUERY_CHARS})")
     notes: list[str] = []
+    if _all_capitals(text) and _OPERATOR_WORD.search(text):
+        # In a query typed (or pasted) all in capitals, capitals say nothing: AND, OR and NOT are
+        # words of a description ("EFFECTS OF HEAT AND PRESSURE"), not operators.
+        text = _OPERATOR_WORD.sub(lambda m: m.group().lower(), text)
+        notes.append("the query is all in capitals: AND, OR and NOT were read as words")
     if text.count('"') % 2:
         text += '"'
         notes.append("the unclosed quote was read to the end of the query")
@@ -272,6 +277,13 @@ def _prepare(text: str) -> tuple[str, tuple[str, ...]]:
             raise QueryError(f"nothing to search for in {original!r}: {_LONE_MEANING}")
         notes.append("a lone '*' or '?' matches any word and was left out")
     return text, tuple(notes)
+
+
+_OPERATOR_WORD = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b")
+
+
+def _all_capitals(text: str) -> bool:
+    return not any(c.islower() for c in text) and sum(c.isupper() for c in text) > 1
 
 
 _LONE_MEANING = "a lone * or ? stands for any word (a query of just * lists every release)"

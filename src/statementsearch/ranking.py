@@ -141,6 +141,13 @@ def _kept(
     return {d: s for d, s in scores if d not in dropped and (allowed is None or d + offset in allowed)}
 
 
+TIE = 1e-9
+"""Scores closer than this are equal, and ordered by the caller's stable key (`searching.tied`). A
+release's score is a sum of its words' shares whose last bits depend on the order they were added, which
+differs between paths, segments and shards; float32 weights and one-byte lengths cannot tell anything
+near this apart."""
+
+
 class TopK:
     """The k best (score, document) pairs, plus every other document tied with the k-th best score."""
 
@@ -153,8 +160,8 @@ class TopK:
         return len(self.heap) == self.k
 
     def floor(self) -> float:
-        """The score a document needs to be kept (the k-th best so far), -inf until k are kept."""
-        return self.heap[0][0] if len(self.heap) == self.k else float("-inf")
+        """The score a document needs to be kept (a tie of the k-th best so far), -inf until k are."""
+        return self.heap[0][0] - TIE if len(self.heap) == self.k else float("-inf")
 
     def offer(self, score: float, docnum: int) -> None:
         heap = self.heap
@@ -165,11 +172,12 @@ class TopK:
         low = heap[0][0]
         if score > low:
             out = heapq.heapreplace(heap, item)
-            if out[0] == heap[0][0]:
+            floor = heap[0][0] - TIE
+            if self.ties and heap[0][0] > low:
+                self.ties = [tie for tie in self.ties if tie[0] >= floor]
+            if out[0] >= floor:
                 self.ties.append(out)
-            elif self.ties:
-                self.ties = []
-        elif score == low:
+        elif score >= low - TIE:
             self.ties.append(item)
 
     def result(self) -> list[tuple[int, float]]:
@@ -201,7 +209,7 @@ class Ranker:
         self, searcher: Any, params: Params | None = None, statistics: Statistics | None = None
     ) -> None:
         self._searcher = searcher
-        self._params = params or Params()
+        self._params = params or Params.default()
         self._stats = statistics or SearcherStatistics(searcher)
         self._segments: list[_Segment] | None = None
         self._avgfl: dict[str, float] = {}

@@ -19,7 +19,7 @@ from .analysis import EnglishAnalyzer, words
 
 # Bumped whenever fields or analysis change in a way an old index cannot serve; an index with another
 # version is refused with a clear message, and `index --rebuild` recreates it.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Bare query words are looked up in one field, `text`, that holds a release's title, issuer, date words
 # and body, each occurrence weighted by its section's boost: a term's weight in a release is the sum of
@@ -157,7 +157,7 @@ def build_schema() -> fields.Schema:
         # "1" for a release without a date: sorting by date puts those last in either order.
         dateless=fields.ID(sortable=True),
         body=fields.STORED(),
-        # Near-duplicate group: the id of the group's first release (its own id when it has no duplicate).
+        # Near-duplicate group: the id of its original, the group's earliest release (dedup.assign_groups).
         group=fields.ID(stored=True, sortable=True),
         # Near-duplicate fingerprint (see `dedup`): anchors find candidates, the stored sketch compares them.
         anchors=fields.KEYWORD(),

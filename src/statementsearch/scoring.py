@@ -15,15 +15,20 @@ from typing import Any, Protocol
 
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer
 
-from .schema import BM25_B, BM25_K1
+from . import schema
 
 
 @dataclass(frozen=True)
 class Params:
     """BM25's two free parameters (see schema.py for the values and the measurements behind them)."""
 
-    k1: float = BM25_K1
-    b: float = BM25_B
+    k1: float
+    b: float
+
+    @classmethod
+    def default(cls) -> Params:
+        """schema.py's values, read when called (bench/relevance.py tries others in-process)."""
+        return cls(schema.BM25_K1, schema.BM25_B)
 
 
 def idf(doc_count: int, doc_frequency: int) -> float:
@@ -77,7 +82,7 @@ class Weighting(WeightingModel):  # type: ignore[misc]
     """BM25F for Whoosh's matchers, reading `Statistics` (its own searcher's when none is given)."""
 
     def __init__(self, params: Params | None = None, statistics: Statistics | None = None) -> None:
-        self.params = params or Params()
+        self.params = params or Params.default()
         self.statistics = statistics
 
     def _stats(self, searcher: Any) -> Statistics:

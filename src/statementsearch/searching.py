@@ -22,7 +22,7 @@ from typing import Any, Literal
 from .models import Duplicate, IssuerCount
 from .postings import document_dates
 from .query import Reading
-from .ranking import Plan, Ranker, plan_for
+from .ranking import TIE, Plan, Ranker, plan_for
 
 SortOrder = Literal["relevance", "newest", "oldest"]
 
@@ -130,7 +130,7 @@ class Matching:
                 (hit.docnum, float(hit.score or 0.0))
                 for hit in self.searcher.search(q, limit=depth, filter=docs, terms=False)
             ]
-            if len(hits) < depth or hits[-1][1] != hits[min(k, depth) - 1][1]:
+            if len(hits) < depth or hits[-1][1] < hits[min(k, depth) - 1][1] - TIE:
                 return hits
             depth *= 4
 
@@ -147,7 +147,7 @@ class Matching:
 
         def key(item: Ranked) -> tuple[int, int, float, str]:
             day = self.columns.date(item[0])
-            return (day is None, sign * (day or 0), -item[1], self.columns.value("id", item[0]))
+            return (day is None, sign * (day or 0), -tied(item[1]), self.columns.value("id", item[0]))
 
         return sorted(ranked, key=key)[:k]
 
@@ -269,14 +269,15 @@ def _live(reader: Any, offset: int) -> Iterable[int]:
 
 
 def _ordered(ranked: list[Ranked], k: int, key: Callable[[int], tuple[int, str]]) -> list[Ranked]:
-    """The first k of hits ordered by score, ties in the stable order of `key` (keys are read only for
-    documents whose score ties with another's)."""
+    """The first k of hits ordered by score, ties (scores equal to `ranking.TIE`) in the stable order of
+    `key` (keys are read only for documents whose score ties with another's)."""
     ranked = sorted(ranked, key=lambda item: -item[1])
     out: list[Ranked] = []
     start = 0
     while start < len(ranked) and len(out) < k:
         end = start + 1
-        while end < len(ranked) and ranked[end][1] == ranked[start][1]:
+        level = tied(ranked[start][1])
+        while end < len(ranked) and tied(ranked[end][1]) == level:
             end += 1
         group = ranked[start:end]
         if len(group) > 1:
@@ -284,6 +285,11 @@ def _ordered(ranked: list[Ranked], k: int, key: Callable[[int], tuple[int, str]]
         out.extend(group)
         start = end
     return out[:k]
+
+
+def tied(score: float) -> float:
+    """The score as ordering compares it: equal for scores that differ only in their last bits."""
+    return round(score, 9)
 
 
 def run(matching: Matching, sort: SortOrder, count: int, collapse: bool, fill: bool = False) -> list[Ranked]:

@@ -450,3 +450,123 @@ def test_search_on_a_damaged_index_is_one_line_and_exit_2(place: Path) -> None:
     code, out, err = run("search", "soleimani")
     assert (code, out) == (2, "")
     assert err.startswith("statementsearch: index at ") and err.count("\n") == 1 and "--rebuild" in err
+
+
+def test_relaxed_query_names_the_dropped_word_and_exits_0(place: Path) -> None:
+    code, out, err = run("search", "soleimani", "quembrolixzz")
+    assert code == 0 and "[Soleimani]" in out
+    assert "showing releases without: quembrolixzz" in out and "showing releases without: quembrolixzz" in err
+    code, out, err = run("search", "--json", "soleimani", "quembrolixzz")
+    assert code == 0 and "without: quembrolixzz" in err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [hit["id"] for hit in lines] == [DOD] and lines[0]["missing"] == ["quembrolixzz"]
+
+
+def test_batch_relaxes_and_fills_and_takes_filters(place: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "q.tsv"
+    queries.write_text("1\tsoleimani quembrolixzz\n2\tattacks soleimani\n", encoding="utf-8")
+    code, out, err = run("batch", str(queries), "--format", "jsonl")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and "query 1: no release has all the words" in err
+    assert [(r["qid"], r["id"], r["missing"]) for r in rows] == [
+        ("1", DOD, ["quembrolixzz"]),
+        ("2", DOD, []),
+        ("2", CJTF, ["soleimani"]),  # filled past the one match
+    ]
+    code, out, _ = run("batch", str(queries), "--format", "jsonl", "--no-fill")
+    assert [json.loads(line)["qid"] for line in out.splitlines()] == ["1", "2"]
+    code, out, _ = run("batch", str(queries), "--since", "2020-01-04", "--issuer", "Combined Joint")
+    assert [line.split()[:3] for line in out.splitlines()] == [["2", "Q0", CJTF]]
+    code, _, err = run("batch", str(queries), "--since", "someday")
+    assert code == 2 and "invalid date 'someday'" in err
+
+
+def test_page_past_the_last_one_is_said(place: Path) -> None:
+    code, out, err = run("search", "attacks", "--limit", "1", "--page", "9")
+    assert code == 1 and out == ""
+    assert "page 9 is past the last page (2: 2 results, 1 a page)" in err
+
+
+def test_timeline_refuses_options_that_shape_a_page(place: Path) -> None:
+    code, _, err = run("search", "attacks", "--timeline", "--limit", "5", "--sort", "newest")
+    assert code == 2 and "--timeline counts every matching release: --sort, --limit does not apply" in err
+    code, out, _ = run("search", "attacks", "--timeline")
+    assert code == 0 and "2 dated releases, re-issues counted" in out
+
+
+def test_issuers_command_and_facets(place: Path) -> None:
+    code, out, err = run("issuers")
+    assert code == 0 and "US Department of Defense" in out and "2 issuers" in err
+    code, out, _ = run("issuers", "joint", "--json")
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"issuer": "Combined Joint Task Force - Operation Inherent Resolve", "count": 1}
+    ]
+    assert run("issuers", "navy")[0] == 1
+    code, out, _ = run("search", "attacks", "--json", "--facets")
+    *hits, facets = [json.loads(line) for line in out.splitlines()]
+    assert len(hits) == 2 and "rank" not in facets and facets["total"] == 2
+    assert {f["issuer"] for f in facets["facets"]["issuers"]} == {
+        "US Department of Defense",
+        "Combined Joint Task Force - Operation Inherent Resolve",
+    }
+    code, out, _ = run("search", "attacks", "--issuer", "defense", "--issuer", "joint task")
+    assert code == 0 and "1-2 of 2 results" in out
+
+
+def test_an_empty_index_answers_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "documents").mkdir()
+    monkeypatch.setenv("STATEMENTSEARCH_INDEX", str(tmp_path / "index"))
+    monkeypatch.setenv("STATEMENTSEARCH_DOCUMENTS", str(tmp_path / "documents"))
+    queries = tmp_path / "q.tsv"
+    queries.write_text("1\tiraq\n", encoding="utf-8")
+    code, out, err = run("search", "iraq")
+    assert code == 1 and out.startswith("0 results in ") and "Traceback" not in err
+    assert run("search", "iraq", "--json")[0:2] == (1, "")
+    assert run("search", "iraq", "--timeline")[0] == 1
+    assert run("search", "*", "--sort", "newest")[0] == 1
+    assert run("batch", str(queries)) == (0, "", "")
+    code, out, _ = run("stats", "--json")
+    assert code == 0 and json.loads(out)["releases"] == 0
+    assert run("issuers")[0] == 1
+    assert run("similar", "x#1")[0] == 2
+
+
+def test_a_missing_documents_folder_leaves_no_index_behind(tmp_path: Path) -> None:
+    where = ["--index", str(tmp_path / "index"), "--documents", str(tmp_path / "nowhere")]
+    for command in (["search", "iraq"], ["index"], ["stats"]):
+        code, _, err = run(*command, *where)
+        assert code == 2 and "documents folder" in err and "does not exist" in err, command
+        assert not (tmp_path / "index").exists(), command
+
+
+def test_reissues_show_their_own_headlines(place: Path) -> None:
+    from statementsearch.reader import read_file
+
+    dod = read_file(SEED).releases[0]
+    (place / "documents" / "reissue.txt").write_text(
+        f"Pentagon Explains Strike on Soleimani\n(Source: DoD News; issued Jan. 4, 2020)\n\n{dod.body}\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run("search", "qassem", "--json")
+    hit = json.loads(out.splitlines()[0])
+    ids = {hit["id"], *(d["id"] for d in hit["duplicates"])}
+    assert code == 0 and ids == {DOD, "reissue.txt#1"} and len(hit["duplicates"]) == 1
+    other = hit["duplicates"][0]
+    assert other["title"] != hit["title"] and other["title"] in {
+        dod.title,
+        "Pentagon Explains Strike on Soleimani",
+    }
+    code, out, _ = run("search", "qassem")
+    assert "1-1 of 1 result (2 releases with re-issues)" in out
+    assert f'also issued as 1 other: {other["issuer"]} {other["date"]} ("{other["title"]}")' in out
+
+
+def test_phrase_suggestion_on_stderr(place: Path) -> None:
+    lines = [
+        f"Report {n}\n(Source: Office; issued 2020-01-02)\n\nFunds for the bridge to nowhere, part {n}.\n"
+        for n in range(3)
+    ]
+    lines.append("Report 9\n(Source: Office; issued 2020-01-02)\n\nThe bridge was fixed; nowhere else.\n")
+    (place / "documents" / "bridges.txt").write_text("\n".join(lines), encoding="utf-8")
+    code, _, err = run("search", "bridge", "to", "nowhere")
+    assert code == 0 and "as a phrase: statementsearch search '\"bridge to nowhere\"'" in err

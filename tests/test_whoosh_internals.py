@@ -1,0 +1,139 @@
+"""Each reliance on Whoosh's private names (whoosh_internals.py), and its fallback, on a small real index.
+
+If a Whoosh upgrade moves one of these names, the reliance's test fails here first, and the fallback's
+test shows what statementsearch does meanwhile (the same answers, by Whoosh's public path).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from statementsearch import StatementIndex, whoosh_internals
+from statementsearch.analysis import term_for
+
+
+@pytest.fixture(scope="module")
+def small_ix(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """400 releases: "budget" in every one (several blocks of postings), "ferry" in one (kept inline in
+    its term's information), "crossing" in three (a block of its own)."""
+    place = tmp_path_factory.mktemp("internals")
+    docs = place / "documents"
+    docs.mkdir()
+    records = []
+    for n in range(400):
+        extra = (" ferry" if n == 150 else "") + (" crossing" if n in (3, 150, 390) else "")
+        body = f"The budget for district {n} " + "roads " * (n % 7) + f"was approved{extra}."
+        records.append(
+            {"id": f"r{n}", "title": f"Budget {n}", "issuer": "Office", "date": "2020-01-01", "body": body}
+        )
+    (docs / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    ix = StatementIndex.create(place / "index")
+    ix.update(docs)
+    yield ix
+    ix.close()
+
+
+def _reader(ix: Any) -> Any:
+    with ix._searcher() as lease:
+        return lease.searcher.reader().leaf_readers()[0][0]
+
+
+def test_blocks_of_a_long_list_a_short_list_and_an_absent_word(small_ix: Any) -> None:
+    reader = _reader(small_ix)
+    long = whoosh_internals.blocks(reader, "text", "budget")
+    assert long is not None and len(long) > 1 and all(b.inline is None for b in long)
+    assert sum(b.count for b in long) == 400 and long[-1].max_id == 399
+    short = whoosh_internals.blocks(reader, "text", "cross")
+    assert short is not None and len(short) == 1 and short[0].inline is None
+    assert whoosh_internals.decode(short[0])[0] == [3, 150, 390]
+    assert whoosh_internals.blocks(reader, "text", "absent") == []
+
+
+def test_blocks_fall_back_to_none_when_the_layout_is_unknown(
+    small_ix: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from whoosh.codec.whoosh3 import W3TermsReader
+    from whoosh.matching import WrappingMatcher
+
+    reader = _reader(small_ix)
+    before = [h.id for h in small_ix.search("budget roads", limit=20, collapse=False).hits]
+    original = W3TermsReader.matcher
+
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:  # another layout, as Whoosh sees it
+        return WrappingMatcher(original(self, *args, **kwargs))
+
+    monkeypatch.setattr(W3TermsReader, "matcher", wrapped)
+    assert whoosh_internals.blocks(reader, "text", "budget") is None
+    reopened = StatementIndex.open(small_ix.path)  # its searchers read blocks through the new layout
+    try:
+        assert [h.id for h in reopened.search("budget roads", limit=20, collapse=False).hits] == before
+    finally:
+        reopened.close()
+
+
+def test_the_pickle_cut_gives_what_the_whole_block_gives(
+    small_ix: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = _reader(small_ix)
+    blocks = whoosh_internals.blocks(reader, "text", "road")
+    assert blocks
+    for block in blocks:
+        ids, weights, values = whoosh_internals.decode_all(block)
+        cut_ids, cut_weights = whoosh_internals.decode(block)
+        assert (cut_ids, list(cut_weights)) == (ids, list(weights)) and len(values) == len(ids)
+    monkeypatch.setattr(whoosh_internals, "_VALUES_START", b"no such bytes")  # the fallback: no cut
+    assert [whoosh_internals.decode(b)[0] for b in blocks] == [
+        whoosh_internals.decode_all(b)[0] for b in blocks
+    ]
+
+
+def test_length_column_equals_whoosh_field_lengths(small_ix: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    reader = _reader(small_ix)
+    public = [float(reader.doc_field_length(d, "text", 0)) for d in range(reader.doc_count_all())]
+    assert whoosh_internals.length_bytes(reader, "text") is not None
+    assert whoosh_internals.field_lengths(reader, "text") == public
+    monkeypatch.setattr(whoosh_internals, "length_bytes", lambda reader, field: None)
+    assert whoosh_internals.field_lengths(reader, "text") == public
+
+
+def test_terms_within_reads_the_fields_own_terms(small_ix: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    with small_ix._searcher() as lease:
+        reader = lease.searcher.reader()
+        found = whoosh_internals.terms_within(reader, "text", "budgat", 1)
+        assert found == [term_for("budget")]
+        for leaf, _ in reader.leaf_readers():
+            monkeypatch.setattr(leaf, "_codec", None)  # no automata: the public prefix scan
+        assert whoosh_internals.terms_within(reader, "text", "budgat", 1) == found
+
+
+def test_sweep_removes_what_a_killed_writer_left(small_ix: Any) -> None:
+    folder = Path(small_ix.path)
+    (folder / "_MAIN_99.toc.tmp123").write_bytes(b"half")
+    (folder / "MAIN.tmp").mkdir()
+    (folder / "MAIN.tmp" / "x.seg").write_bytes(b"x")
+    (folder / "MAIN_zzzzzz.seg").write_bytes(b"not in any table of contents")
+    whoosh_internals.sweep_leftovers(small_ix._ix)
+    assert not (folder / "_MAIN_99.toc.tmp123").exists() and not (folder / "MAIN.tmp").exists()
+    assert not (folder / "MAIN_zzzzzz.seg").exists()
+    assert small_ix.search("budget").total == 400
+
+
+def test_fixes_install_once_and_survive_missing_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from whoosh.filedb.structfile import BufferFile
+    from whoosh.matching.binary import AndNotMatcher
+
+    whoosh_internals.apply_fixes()
+    assert AndNotMatcher._find_first.__module__ == "statementsearch.whoosh_internals"
+    assert BufferFile.__init__.__module__ == "statementsearch.whoosh_internals"
+
+    def missing() -> None:
+        raise AttributeError("moved")
+
+    monkeypatch.setattr(whoosh_internals, "_applied", False)
+    monkeypatch.setattr(whoosh_internals, "_fix_and_not", missing)
+    monkeypatch.setattr(whoosh_internals, "_fix_buffer_file", missing)
+    whoosh_internals.apply_fixes()  # nothing to patch: no error, Whoosh's own behaviour stands
