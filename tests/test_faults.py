@@ -28,6 +28,7 @@ from statementsearch import IndexWriteError, StatementIndex
 from statementsearch.cli import main
 from statementsearch.index import MARKER_FILE
 from statementsearch.indexer import LOCK_FILE
+from statementsearch.manifest import SEEN_FILE
 from statementsearch.models import Release
 from statementsearch.reader import read_file, scan_documents
 
@@ -274,7 +275,7 @@ def leftovers(ix: StatementIndex, temporary_tocs: bool = True) -> list[str]:
     tocs = [p.name for p in ix.path.glob("_MAIN_*.toc")]
     segments = [p.name for p in ix.path.glob("MAIN_*.seg")]
     assert len(tocs) == 1 and len(segments) == ix.stats().segments, (tocs, segments)
-    kept = {LOCK_FILE, "MAIN_WRITELOCK", MARKER_FILE, *tocs, *segments}
+    kept = {LOCK_FILE, SEEN_FILE, "MAIN_WRITELOCK", MARKER_FILE, *tocs, *segments}
     return sorted(
         p.name
         for p in ix.path.iterdir()

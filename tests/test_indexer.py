@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -24,6 +25,8 @@ from render import CorpusLoader, release_text
 from statementsearch import IndexLockedError, StatementIndex, indexer
 from statementsearch.dedup import GroupEntry, assign_groups, fingerprint
 from statementsearch.indexer import LOCK_FILE, load_manifest, writer_lock
+from statementsearch.manifest import SEEN_FILE
+from statementsearch.models import FileFailure, FileReport
 
 
 def ids(ix: StatementIndex, query: str = "*") -> set[str]:
@@ -95,14 +98,60 @@ def test_added_and_deleted_and_renamed_files(ix: StatementIndex, docs: Path) -> 
     assert ids(ix, "soleimani") == {"renamed.txt#1"}
 
 
-def test_touched_file_counts_as_unchanged(ix: StatementIndex, docs: Path) -> None:
-    target = docs / "seed.txt"
-    os.utime(target, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
+def test_touched_file_is_confirmed_by_its_hash_and_not_rewritten(
+    ix: StatementIndex, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generation, files = ix._ix.latest_generation(), sorted(ix.path.iterdir())
+    os.utime(docs / "seed.txt", ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
     summary = ix.update(docs)
     assert (summary.changed, summary.unchanged) == (0, 2)
+    assert (summary.releases_written, summary.releases_deleted) == (0, 0)
+    assert ix._ix.latest_generation() == generation  # no commit: the releases were not touched
+    assert sorted(ix.path.iterdir()) == files  # nor a writer opened (a cancelled one leaves files)
     assert ids(ix) == {"seed.txt#1", "seed.txt#2", "dod/a.txt#1", "dod/a.txt#2"}
-    # The new mtime is recorded: the next update does not read it again.
-    assert ix.update(docs).releases_written == 0
+    # The new mtime is recorded: the next update does not even read the file.
+    reads = count_reads(monkeypatch)
+    assert ix.update(docs).unchanged == 2 and reads == []
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files the indexer reads or hashes from now on."""
+    reads: list[str] = []
+    for name in ("read_file", "file_hash"):
+        real = getattr(indexer, name)
+
+        def counted(path: Path, *args: Any, real: Any = real) -> Any:
+            reads.append(path.name)
+            return real(path, *args)
+
+        monkeypatch.setattr(indexer, name, counted)
+    return reads
+
+
+def test_a_cache_older_than_the_index_costs_a_read_never_a_wrong_answer(
+    ix: StatementIndex, docs: Path
+) -> None:
+    """The size and mtime cache beside the index, left behind by a run killed after its commit, and a
+    file then put back as it was (bytes and mtime): the cache is not trusted against the index."""
+    target, cache = docs / "dod" / "a.txt", ix.path / SEEN_FILE
+    v1, st1, cache_v1 = target.read_bytes(), target.stat(), cache.read_bytes()
+    target.write_text(release_text("Submarine visit", "US Navy", "March 1, 2020", "Submarine."), "utf-8")
+    assert ix.update(docs).changed == 1 and ids(ix, "submarine") == {"dod/a.txt#1"}
+    cache.write_bytes(cache_v1)  # as if the update had been killed before writing its cache
+    target.write_bytes(v1)
+    os.utime(target, ns=(st1.st_atime_ns, st1.st_mtime_ns))
+    summary = ix.update(docs)
+    assert (summary.changed, summary.unchanged) == (1, 1)
+    assert ids(ix, "submarine") == set() and ids(ix, "reinforced") == {"dod/a.txt#1"}
+
+
+def test_a_lost_cache_costs_one_hash_per_file_and_no_rewrite(ix: StatementIndex, docs: Path) -> None:
+    generation = ix._ix.latest_generation()
+    (ix.path / SEEN_FILE).write_text("{not json", encoding="utf-8")
+    summary = ix.update(docs)
+    assert (summary.unchanged, summary.releases_written) == (2, 0)
+    assert ix._ix.latest_generation() == generation
+    assert ix.update(docs).unchanged == 2 and (ix.path / SEEN_FILE).read_text().startswith("{")
 
 
 def test_unreadable_file_keeps_its_releases_and_is_reported(ix: StatementIndex, docs: Path) -> None:
@@ -110,6 +159,135 @@ def test_unreadable_file_keeps_its_releases_and_is_reported(ix: StatementIndex, 
     summary = ix.update(docs)
     assert summary.failed == 1 and summary.failures[0].path == "dod/a.txt"
     assert "dod/a.txt#1" in ids(ix)
+
+
+def test_a_file_failing_as_before_is_marked_repeated_until_it_changes(ix: StatementIndex, docs: Path) -> None:
+    broken = docs / "broken.txt"
+    broken.write_bytes(b"\x00binary")
+    reason = "binary or undecodable file (NUL bytes)"
+    assert ix.update(docs).failures == (FileFailure("broken.txt", reason),)
+    generation = ix._ix.latest_generation()
+    assert ix.update(docs).failures == (FileFailure("broken.txt", reason, repeated=True),)
+    assert ix._ix.latest_generation() == generation  # remembering it opened no writer
+    assert ix.stats().unreadable == (FileFailure("broken.txt", reason),)
+    broken.write_bytes(b"\x00other binary")  # changed, still broken: said again
+    assert ix.update(docs).failures == (FileFailure("broken.txt", reason),)
+    broken.write_text(release_text("Mended", "US Navy", "2020-03-04", "Readable now."), encoding="utf-8")
+    assert ix.update(docs).failures == () and ix.stats().unreadable == ()
+
+
+def write_latin1_file(folder: Path) -> None:
+    """A file named in Latin-1 bytes, as old archives and zip files made on Windows give them."""
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(release_text("Cafe reopens", "City Hall", "Jan. 5, 2020", "Espresso returns.").encode())
+
+
+def test_a_file_named_in_latin1_is_indexed_updated_and_removed(ix: StatementIndex, docs: Path) -> None:
+    write_latin1_file(docs)
+    summary = ix.update(docs)
+    assert (summary.added, summary.failed) == (1, 0)
+    assert ids(ix, "espresso") == {"caf%E9.txt#1"}
+    assert ix.show("caf%E9.txt#1").path == "caf%E9.txt"
+    assert "caf%E9.txt" in load_manifest(ix._ix)
+    summary = ix.update(docs)
+    assert (summary.unchanged, summary.releases_written) == (3, 0)
+    os.remove(os.path.join(os.fsencode(docs), b"caf\xe9.txt"))
+    assert ix.update(docs).removed == 1 and ids(ix, "espresso") == set()
+
+
+def test_a_file_that_raises_while_read_is_reported_and_the_others_indexed(
+    tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = indexer.read_file
+
+    def read_file(path: Path, root: Path | None = None) -> FileReport:
+        if path.name == "a.txt":
+            raise RuntimeError("injected\nfailure")
+        return real(path, root)
+
+    monkeypatch.setattr(indexer, "read_file", read_file)
+    fresh = StatementIndex.create(tmp_path / "fresh")
+    summary = fresh.update(docs)
+    reason = "could not be indexed (RuntimeError: injected failure)"
+    assert summary.failures == (FileFailure("dod/a.txt", reason),)
+    assert ids(fresh) == {"seed.txt#1", "seed.txt#2"}
+
+
+def test_a_file_whose_fingerprint_raises_is_reported_and_leaves_no_group_behind(
+    tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first pass (near-duplicate fingerprints) isolates a failing file as the second does: none of
+    its releases, not even those fingerprinted before the failure, is anyone's group original."""
+    from statementsearch.reader import read_file
+
+    dod = read_file(SEED).releases[0]
+    earlier = release_text("REPOST: " + dod.title, "US Central Command", "Jan. 2, 2020", dod.body)
+    (docs / "early.txt").write_text(earlier + release_text("Broken", "X", "2020-01-09", "Y."), "utf-8")
+    real = indexer.fingerprint
+
+    def fingerprint(title: str, body: str, day: Any = None) -> Any:
+        if title == "Broken":
+            raise RuntimeError("injected")
+        return real(title, body, day)
+
+    monkeypatch.setattr(indexer, "fingerprint", fingerprint)
+    fresh = StatementIndex.create(tmp_path / "fresh")
+    summary = fresh.update(docs)
+    assert summary.failures == (FileFailure("early.txt", "could not be indexed (RuntimeError: injected)"),)
+    assert ids(fresh) == {"seed.txt#1", "seed.txt#2", "dod/a.txt#1", "dod/a.txt#2"}
+    assert fresh.search("soleimani").hits[0].duplicates == ()
+    with fresh._ix.searcher() as searcher:
+        assert {fields["group"] for fields in searcher.all_stored_fields()} <= ids(fresh)
+
+
+def test_a_file_the_writer_fails_on_keeps_its_old_releases_and_the_others_go_in(
+    ix: StatementIndex, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer raises on one file's document after taking it whole: that file must leave no trace."""
+    from whoosh.writing import SegmentWriter
+
+    real = SegmentWriter.add_document
+
+    def add_document(self: Any, **fields: Any) -> None:
+        real(self, **fields)
+        if fields["path"] == "dod/a.txt":
+            raise RuntimeError("injected")
+
+    monkeypatch.setattr(SegmentWriter, "add_document", add_document)
+    (docs / "dod" / "a.txt").write_text(
+        release_text("Submarine visit", "US Navy", "March 1, 2020", "A submarine visited."), encoding="utf-8"
+    )
+    (docs / "new.txt").write_text(
+        release_text("Coast Guard rescue", "US Coast Guard", "2020-03-04", "Crew rescued."), encoding="utf-8"
+    )
+    summary = ix.update(docs)
+    assert summary.failures == (FileFailure("dod/a.txt", "could not be indexed (RuntimeError: injected)"),)
+    assert (summary.added, summary.changed, summary.releases_written) == (1, 0, 1)
+    assert ids(ix, "submarine") == set() and ids(ix, "reinforced") == {"dod/a.txt#1"}
+    assert ids(ix, "rescued") == {"new.txt#1"}
+
+
+def test_the_parallel_writer_is_never_handed_a_document_it_cannot_index(
+    tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh's worker processes drop their whole batch, silently, on one document they cannot index: a
+    text that is not valid Unicode is caught before, and only its file fails."""
+    real = indexer.read_file
+
+    def read_file(path: Path, root: Path | None = None) -> FileReport:
+        report = real(path, root)
+        if path.name != "a.txt":
+            return report
+        broken = dataclasses.replace(report.releases[0], body="a lone \udce9 surrogate")
+        return dataclasses.replace(report, releases=(broken, *report.releases[1:]))
+
+    monkeypatch.setattr(indexer, "read_file", read_file)
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", 0)
+    fresh = StatementIndex.create(tmp_path / "fresh")
+    summary = fresh.update(docs, procs=2)
+    assert [f.path for f in summary.failures] == ["dod/a.txt"]
+    assert "surrogate" in summary.failures[0].reason
+    assert ids(fresh) == {"seed.txt#1", "seed.txt#2"}
 
 
 def test_rebuild_gives_the_same_releases(ix: StatementIndex, docs: Path) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from render import (
     DATE_FORMS,
@@ -33,10 +35,13 @@ from statementsearch.models import FileReport
 from statementsearch.reader import (
     NO_RELEASE,
     SUPPORTED_SUFFIXES,
+    document_name,
     is_document_file,
+    is_inside,
     read_file,
     read_paths,
     scan_documents,
+    unescape_name,
 )
 from synthetic import records, vocabulary
 
@@ -445,3 +450,69 @@ def test_read_paths_takes_files_folders_and_missing_paths(seed_path: Path, tmp_p
         ((tmp_path / "nope.txt").as_posix(), "no such file or directory"),
     ]
     assert reports[1].releases[0].id == "dod/2020-01.txt#1"
+
+
+# --- file names -------------------------------------------------------------------------------------------
+
+
+def test_a_name_that_is_not_utf8_gets_a_printable_id_that_leads_back_to_the_file(tmp_path: Path) -> None:
+    """A Latin-1 name from an old archive: its id is valid, printable text, and names the file again."""
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(release_text("Cafe opens", "City Hall", "Jan. 3, 2020", "Coffee.").encode("utf-8"))
+    files, failures = scan_documents(tmp_path)
+    assert failures == [] and len(files) == 1
+    report = read_file(files[0], tmp_path)
+    assert report.path == "caf%E9.txt" and only_release(report).id == "caf%E9.txt#1"
+    json.dumps(report.releases[0].to_dict(), ensure_ascii=False).encode("utf-8")  # no lone surrogate
+    assert (tmp_path / unescape_name(report.path)).read_bytes() == files[0].read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        (b"plain.txt", "plain.txt"),
+        (b"caf\xc3\xa9.txt", "café.txt"),  # UTF-8 names are kept as they are
+        (b"50%off.txt", "50%off.txt"),  # a % that cannot read as an escape too
+        (b"caf%E9.txt", "caf%25E9.txt"),  # one that could is escaped itself
+        (b"caf\xe9.txt", "caf%E9.txt"),
+        (b"two\nlines\x1b[31m.txt", "two%0Alines%1B[31m.txt"),  # control characters
+        (b"\xc2\x9b.txt", "%C2%9B.txt"),  # a C1 control character (a terminal's CSI)
+    ],
+)
+def test_names_are_escaped_only_where_needed(raw: bytes, name: str) -> None:
+    assert document_name(Path(os.fsdecode(raw))) == name
+    assert os.fsencode(unescape_name(name)) == raw
+
+
+@given(st.binary(min_size=1, max_size=40).filter(lambda raw: b"/" not in raw and b"\0" not in raw))
+@example(b"%%E9\xe9%4")
+@example(b"%A\xff")
+def test_every_name_escapes_to_printable_utf8_and_back(raw: bytes) -> None:
+    name = document_name(Path(os.fsdecode(raw)))
+    name.encode("utf-8")  # valid Unicode: no lone surrogate
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in name)  # no control character
+    assert os.fsencode(unescape_name(name)) == raw
+
+
+def test_read_paths_names_files_inside_the_documents_folder_as_the_index_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "documents"
+    write(docs, "dod/2020-01.txt", release_text("T", "US DoD", "Jan. 3, 2020", "B"))
+    write(tmp_path, "elsewhere/x.txt", release_text("T", "US DoD", "Jan. 3, 2020", "B"))
+    as_given = [docs / "dod" / "2020-01.txt", docs / "dod", docs, tmp_path / "documents" / ".." / "documents"]
+    for path in as_given:
+        assert [r.releases[0].id for r in read_paths([path], docs)] == ["dod/2020-01.txt#1"], path
+    monkeypatch.chdir(tmp_path)  # relative names, and "./documents" as the CLI's default is written
+    assert [r.path for r in read_paths([Path("documents/dod")], Path("./documents"))] == ["dod/2020-01.txt"]
+    outside = tmp_path / "elsewhere"
+    assert not is_inside(outside, docs) and is_inside(docs / "dod", docs)
+    assert [r.path for r in read_paths([outside], docs)] == ["x.txt"]
+    assert [r.path for r in read_paths([outside / "x.txt"], docs)] == [(outside / "x.txt").as_posix()]
+
+
+def test_a_folder_reached_through_a_link_counts_as_inside(tmp_path: Path) -> None:
+    write(tmp_path, "real/dod/a.txt", release_text("T", "US DoD", "Jan. 3, 2020", "B"))
+    (tmp_path / "documents").symlink_to(tmp_path / "real")
+    reports = list(read_paths([tmp_path / "real" / "dod"], tmp_path / "documents"))
+    assert [r.releases[0].id for r in reports] == ["dod/a.txt#1"]

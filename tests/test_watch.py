@@ -97,7 +97,7 @@ def test_watch_command_stops_cleanly_on_ctrl_c(mixed: tuple[StatementIndex, Path
     assert proc.stderr is not None
     assert "watching" in proc.stderr.readline()
     summary = proc.stderr.readline()  # the first update's
-    assert "1 added" in summary and "1 releases written" in summary, summary
+    assert "1 added" in summary and "1 release written" in summary, summary
     os.kill(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=15) == 0
     assert "stopped" in proc.stderr.read()

@@ -90,11 +90,22 @@ def main() -> None:
 @location_options
 @json_option
 def parse(paths: tuple[Path, ...], index: str, documents: str, as_json: bool) -> None:
-    """Show how files (or folders) are split into releases, to check an archive is read right."""
-    from .reader import read_paths
+    """Show how files (or folders) are split into releases, to check an archive is read right.
 
+    Ids are the ones the index gives: relative to the documents folder (--documents).
+    """
+    from .reader import document_name, is_inside, read_paths
+
+    folder = Path(documents)
+    for path in paths:
+        if not is_inside(path, folder):
+            click.echo(
+                f"{PROG}: warning: {document_name(path)} is outside the documents folder {folder}: "
+                "its ids are relative to the path given, not the ones the index gives (see --documents)",
+                err=True,
+            )
     failed = False
-    for report in read_paths(paths):
+    for report in read_paths(paths, folder):
         for warning in report.warnings:
             click.echo(f"{PROG}: {report.path}: warning: {warning}", err=True)
         if report.error is not None:
@@ -108,9 +119,8 @@ def parse(paths: tuple[Path, ...], index: str, documents: str, as_json: bool) ->
                 date = release.date.isoformat() if release.date else "(no date)"
                 click.echo(f"{release.id}\t{date}\t{release.issuer or '(no issuer)'}")
                 click.echo(f"    {release.title or '(no title)'}")
-                click.echo(
-                    f"    {len(release.body):,} characters, {release.body.count(chr(10) * 2) + 1} paragraphs"
-                )
+                paragraphs = release.body.count("\n\n") + 1
+                click.echo(f"    {plural(len(release.body), 'character')}, {plural(paragraphs, 'paragraph')}")
     sys.exit(1 if failed else 0)
 
 
@@ -151,14 +161,23 @@ def _run_update(
         click.echo(f"{PROG}: {message}", err=True)
 
     try:
-        summary = ix.update(
-            documents, progress=progress, procs=procs, wait=wait, notice=notice, rebuild=rebuild
-        )
+        return ix.update(documents, progress=progress, procs=procs, wait=wait, notice=notice, rebuild=rebuild)
     finally:
         finish()
+
+
+def _report_failures(summary: UpdateSummary, verbose: bool) -> None:
+    """Name each file that failed anew (every one, when `verbose`); count those that fail as before."""
     for failure in summary.failures:
-        click.echo(f"{PROG}: {failure.path}: {failure.reason}", err=True)
-    return summary
+        if verbose or not failure.repeated:
+            click.echo(f"{PROG}: {failure.path}: {failure.reason}", err=True)
+    repeated = sum(failure.repeated for failure in summary.failures)
+    if repeated and not verbose:
+        click.echo(
+            f"{PROG}: {plural(repeated, 'file')} still unreadable, unchanged since the last update "
+            "(`statementsearch stats` lists them, as does `statementsearch index --verbose`)",
+            err=True,
+        )
 
 
 def _default_procs() -> int:
@@ -182,6 +201,7 @@ def open_index(locations: Locations, *, build_if_missing: bool = True) -> Statem
         except BaseException:
             ix.close()
             raise
+    _report_failures(summary, verbose=False)
     click.echo(f"{PROG}: {_summary_line(summary)}", err=True)
     return ix
 
@@ -210,10 +230,15 @@ def _removed_on_failure(folder: Path) -> Iterator[None]:
 
 def _summary_line(summary: UpdateSummary) -> str:
     return (
-        f"{summary.added} added, {summary.changed} changed, {summary.removed} removed, "
-        f"{summary.unchanged} unchanged, {summary.failed} failed files; "
-        f"{summary.releases_written:,} releases written in {summary.seconds:.1f} s"
+        f"{summary.added:,} added, {summary.changed:,} changed, {summary.removed:,} removed, "
+        f"{summary.unchanged:,} unchanged, {plural(summary.failed, 'failed file')}; "
+        f"{plural(summary.releases_written, 'release')} written in {summary.seconds:.1f} s"
     )
+
+
+verbose_option = click.option(
+    "--verbose", "-v", is_flag=True, help="Name every file that failed, also those that failed as before."
+)
 
 
 @main.command("index")
@@ -225,10 +250,11 @@ def _summary_line(summary: UpdateSummary) -> str:
     default=None,
     help="Worker processes for large builds [default: up to 2 cores].",
 )
+@verbose_option
 @location_options
 @json_option
 def index_command(
-    rebuild: bool, wait: float, procs: int | None, index: str, documents: str, as_json: bool
+    rebuild: bool, wait: float, procs: int | None, verbose: bool, index: str, documents: str, as_json: bool
 ) -> None:
     """Build the index, or bring it up to date with the documents folder (only changed files are read)."""
     import dataclasses
@@ -246,6 +272,7 @@ def index_command(
             summary = _run_update(
                 ix, locations.documents, rebuild=rebuild, wait=wait, procs=procs or _default_procs()
             )
+    _report_failures(summary, verbose)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(summary), ensure_ascii=False))
     else:
@@ -526,16 +553,16 @@ def similar(
     show_default=True,
     help="Seconds to wait for another writer.",
 )
+@verbose_option
 @location_options
-def watch(wait: float, index: str, documents: str) -> None:
+def watch(wait: float, verbose: bool, index: str, documents: str) -> None:
     """Bring the index up to date, then keep it current as files change (Ctrl-C stops)."""
     from .index import StatementIndex
 
     locations = Locations(index, documents)
 
     def report(summary: UpdateSummary) -> None:
-        for failure in summary.failures:
-            click.echo(f"{PROG}: {failure.path}: {failure.reason}", err=True)
+        _report_failures(summary, verbose)
         click.echo(f"{PROG}: {_summary_line(summary)}", err=True)
 
     with _user_errors():
@@ -586,13 +613,17 @@ def stats(top: int, index: str, documents: str, as_json: bool) -> None:
         click.echo(json.dumps(dataclasses.asdict(info), ensure_ascii=False))
         return
     click.echo(f"index:     {info.path}")
-    click.echo(f"releases:  {info.releases:,} in {info.files:,} files")
+    click.echo(f"releases:  {info.releases:,} in {plural(info.files, 'file')}")
     click.echo(f"dates:     {info.first_date or '-'} to {info.last_date or '-'}")
-    click.echo(f"size:      {info.size_bytes / 1e6:.1f} MB in {info.segments} segments")
+    click.echo(f"size:      {info.size_bytes / 1e6:.1f} MB in {plural(info.segments, 'segment')}")
     click.echo(f"updated:   {info.last_update or '-'}")
     click.echo(f"issuers:   {info.issuers:,}")
     for item in info.top_issuers:
         click.echo(f"  {item.count:>8,}  {item.issuer}")
+    if info.unreadable:
+        click.echo(f"unreadable: {plural(len(info.unreadable), 'file')} (at the last update)")
+        for failure in info.unreadable:
+            click.echo(f"  {failure.path}: {failure.reason}")
 
 
 @main.command()

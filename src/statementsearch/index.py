@@ -527,7 +527,7 @@ class StatementIndex:
             dates = matching_dates(everything)
             segments = len(list(searcher.leaf_searchers()))
         first, last = (min(dates).isoformat(), max(dates).isoformat()) if dates else (None, None)
-        from .indexer import load_manifest
+        from .indexer import load_manifest, unreadable_files
 
         files = len(load_manifest(self._ix))
         return IndexStats(
@@ -541,6 +541,7 @@ class StatementIndex:
             segments=segments,
             last_update=self._last_update(),
             path=str(self.path),
+            unreadable=unreadable_files(self.path),
         )
 
     def _last_update(self) -> str | None:

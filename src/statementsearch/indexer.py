@@ -1,12 +1,16 @@
 """Writing the index: full and incremental builds, the file manifest, the writer lock, the commit policy.
 
 Never losing data rests on three facts:
-- Each file's manifest entry (`file_state`: path, size, mtime, hash) is a term on the file's own release
+- Each file's manifest entry (`file_state`: path and content hash) is a term on the file's own release
   documents, so the manifest and the releases change in one Whoosh commit, which is atomic (a new TOC
-  generation is renamed into place). A build killed at any moment leaves the last committed state.
+  generation is renamed into place). A build killed at any moment leaves the last committed state. The
+  size and mtime that spare reading unchanged files are a cache beside the index (see `manifest`).
 - A rebuild writes all new segments and commits them with `CLEAR`: until that commit the old index stays.
 - A file that cannot be read keeps its previously indexed releases (and is reported), and so do files
   under a folder that cannot be listed.
+
+And no one file stops the others: whatever reading or indexing one file raises is reported with its
+name, and the build goes on without it (see `_Attempt`).
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
@@ -26,10 +31,31 @@ from whoosh import writing
 
 from .dedup import Fingerprint, GroupEntry, assign_groups, decode, encode, fingerprint, is_duplicate
 from .errors import IndexLockedError, IndexWriteError, UnreadableFileError
+from .manifest import (
+    FileState,
+    SeenFailure,
+    SeenFiles,
+    load_manifest,
+    load_seen,
+    save_seen,
+    state_term,
+    sweep_seen_leftovers,
+    unreadable_files,
+)
 from .models import FileFailure, FileReport, Release, UpdateSummary
-from .reader import read_file, scan_documents
+from .reader import document_name, file_hash, read_file, scan_documents
 from .schema import text_sections, to_datetime
 from .whoosh_internals import sweep_leftovers
+
+__all__ = [
+    "LOCK_FILE",
+    "FileState",
+    "load_manifest",
+    "release_document",
+    "unreadable_files",
+    "update_index",
+    "writer_lock",
+]
 
 Progress = Callable[[int, int], None]
 """Called as `progress(done, total)`, in bytes of document files, while an update runs."""
@@ -42,37 +68,7 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 WRITER_LIMIT_MB = 1536
 
 
-@dataclass(frozen=True)
-class FileState:
-    """What the index knows of one documents file."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    file_hash: str
-
-    def encode(self) -> str:
-        return f"{self.path}\t{self.size}\t{self.mtime_ns}\t{self.file_hash}"
-
-    @classmethod
-    def decode(cls, text: str) -> FileState:
-        path, size, mtime_ns, file_hash = text.rsplit("\t", 3)
-        return cls(path, int(size), int(mtime_ns), file_hash)
-
-
-def load_manifest(ix: Any) -> dict[str, FileState]:
-    """The state of every file with live releases in the index, read from the `file_state` terms."""
-    manifest: dict[str, FileState] = {}
-    with ix.reader() as reader:
-        if "file_state" not in reader.indexed_field_names():
-            return manifest
-        deletions = reader.has_deletions()
-        for term in reader.lexicon("file_state"):
-            if deletions and not reader.postings("file_state", term).is_active():
-                continue
-            state = FileState.decode(term.decode("utf-8"))
-            manifest[state.path] = state
-    return manifest
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def release_document(release: Release, file_state: str, group: Grouping | None = None) -> dict[str, Any]:
@@ -198,55 +194,52 @@ def writer_lock(
 
 @dataclass
 class _Plan:
-    """What an update has to do, decided from the manifest and a scan, before anything is read."""
+    """What an update has to do, decided from the manifest and a scan before any file is indexed."""
 
-    to_read: list[tuple[Path, str, os.stat_result]]
+    to_write: list[tuple[Path, str, os.stat_result]]
+    """New and changed files (every file, for a rebuild): name and stat taken before reading."""
     unchanged: int
+    """Files of the same size and mtime as when indexed."""
+    touched: dict[str, FileState]
+    """Files with a new size or mtime whose bytes hash as indexed: only their cache entry changes."""
     removed: list[str]
-    failures: list[FileFailure]
+    failures: dict[str, SeenFailure]
+    """Folders that could not be listed and files that could not be statted."""
     total_bytes: int
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
 def plan_update(root: Path, manifest: dict[str, FileState]) -> _Plan:
-    """Compare the documents folder with the manifest: size and mtime decide what needs reading."""
-    paths, failures = scan_documents(root)
-    unlisted_root = [f for f in failures if f.path == root.as_posix()]
+    """Compare the documents folder with the manifest: size and mtime decide what needs reading, and a
+    file whose stat changed is hashed first, so that one touched but not edited is not rewritten."""
+    paths, scan_failures = scan_documents(root)
+    unlisted_root = [f for f in scan_failures if f.path == document_name(root)]
     if unlisted_root:
         # Nothing can be known about the files: treating them as removed would empty the index.
         raise UnreadableFileError(f"cannot read documents folder {root}: {unlisted_root[0].reason}")
-    to_read: list[tuple[Path, str, os.stat_result]] = []
-    seen: set[str] = set()
-    unchanged = 0
+    plan = _Plan([], 0, {}, [], {f.path: SeenFailure.of(f.reason) for f in scan_failures}, 0)
+    on_disk: set[str] = set()
     for path in paths:
-        rel = _relative(path, root)
-        seen.add(rel)
+        rel = document_name(path, root)
+        on_disk.add(rel)
         try:
             st = path.stat()
         except OSError as exc:
-            failures.append(FileFailure(rel, exc.strerror or str(exc)))
+            plan.failures[rel] = SeenFailure.of(exc.strerror or str(exc))
             continue
         old = manifest.get(rel)
-        if old is not None and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
-            unchanged += 1
+        if old is not None and old.matches(st):
+            plan.unchanged += 1
+        elif old is not None and file_hash(path) == old.file_hash:
+            plan.touched[rel] = FileState(rel, st.st_size, st.st_mtime_ns, old.file_hash)
         else:
-            to_read.append((path, rel, st))
-    # Files under a folder that could not be listed are not "removed": we do not know.
-    unlisted = [_relative(Path(f.path), root).rstrip("/") + "/" for f in failures]
-    removed = [
-        rel for rel in manifest if rel not in seen and not any(rel.startswith(prefix) for prefix in unlisted)
-    ]
-    # Files that vanished or failed to stat keep their releases too.
-    failed_paths = {f.path for f in failures}
-    removed = [rel for rel in removed if rel not in failed_paths]
-    total = sum(st.st_size for _, _, st in to_read)
-    return _Plan(to_read, unchanged, removed, failures, total)
+            plan.to_write.append((path, rel, st))
+    # Files under a folder that could not be listed are not "removed": we do not know. Neither are
+    # files that vanished or failed to stat: they keep their releases too.
+    unlisted = tuple(f.path.rstrip("/") + "/" for f in scan_failures)
+    gone = [rel for rel in manifest if rel not in on_disk and rel not in plan.failures]
+    plan.removed = [rel for rel in gone if not rel.startswith(unlisted)]
+    plan.total_bytes = sum(st.st_size for _, _, st in plan.to_write)
+    return plan
 
 
 def _open_writer(ix: Any, procs: int, parallel: bool) -> Any:
@@ -291,121 +284,266 @@ def update_index(
     near-duplicate groups are computed (`_Grouper`), then to write them with their groups. Groups are a
     function of the set of releases (`dedup.assign_groups`), so the first pass must see every new release
     before any is written; releases already in the index whose group the update changes are rewritten.
-    `progress` counts the bytes of the second pass.
+    `progress` counts the bytes of the second pass. A file that could not be read or indexed is in
+    `failures`, marked `repeated` when the last update failed on it the same way.
     """
     started = time.perf_counter()
+    index_dir = Path(ix.storage.folder)
     sweep_leftovers(ix)
-    manifest = {} if rebuild else load_manifest(ix)
+    sweep_seen_leftovers(index_dir)
+    seen = load_seen(index_dir)
+    manifest = {} if rebuild else load_manifest(ix, seen)
     plan = plan_update(root, manifest)
-    if not (rebuild or plan.to_read or plan.removed):
-        # Nothing to do: no writer at all (a cancelled one leaves empty segment files behind).
-        return UpdateSummary(
-            unchanged=plan.unchanged,
-            failed=len(plan.failures),
-            failures=tuple(plan.failures),
-            seconds=time.perf_counter() - started,
-        )
-    failures = list(plan.failures)
-    grouper = _Grouper.prepare(ix, root, plan, manifest, rebuild, failures) if deduplicate else None
-    try:
-        return _write(ix, root, plan, manifest, rebuild, procs, progress, grouper, failures, started)
-    finally:
-        if grouper is not None:
-            grouper.close()
-
-
-def _write(
-    ix: Any,
-    root: Path,
-    plan: _Plan,
-    manifest: dict[str, FileState],
-    rebuild: bool,
-    procs: int,
-    progress: Progress | None,
-    grouper: _Grouper | None,
-    failures: list[FileFailure],
-    started: float,
-) -> UpdateSummary:
-    """Write what the plan says in one Whoosh commit (or none, when nothing changed)."""
-    counter = _Counter(plan.total_bytes, progress)
-    parallel = plan.total_bytes >= PARALLEL_MIN_BYTES
-    failed = {failure.path for failure in failures}
-    writer = _open_writer(ix, procs, parallel)
-    counts = {"added": 0, "changed": 0, "written": 0, "deleted": 0, "touched": 0}
-    warnings: list[str] = []
-    try:
-        for path, rel, st in plan.to_read:
-            if rel in failed:  # unreadable in the first pass: its old releases stay
-                counter.advance(st.st_size)
-                continue
-            report = read_file(path, root)
-            warnings.extend(f"{rel}: {w}" for w in report.warnings)
-            error = report.error or (grouper.changed_since_read(rel, report) if grouper else None)
-            if error is not None:
-                failures.append(FileFailure(rel, error))
-                counter.advance(st.st_size)
-                continue
-            old = manifest.get(rel)
-            _write_file(writer, report, rel, st, old, counts, counter, grouper)
-        for rel in plan.removed:
-            counts["deleted"] += writer.delete_by_term("path", rel)
-        if grouper is not None:
-            rewritten = grouper.rewrite(writer, manifest)
-            counts["written"] += rewritten
-            counts["deleted"] += rewritten
-        changed_anything = counts["written"] or counts["deleted"] or rebuild
-        if changed_anything:
-            writer.commit(mergetype=writing.CLEAR if rebuild else None)
-        else:
-            writer.cancel()
-    except BaseException as exc:
-        with contextlib.suppress(Exception):
-            writer.cancel()
-        if isinstance(exc, OSError):
-            raise IndexWriteError(f"cannot write index at {ix.storage.folder}: {_os_reason(exc)}") from exc
-        raise
+    settings = _Settings(rebuild, progress, procs, deduplicate)
+    excluded: dict[str, SeenFailure] = {}
+    while True:  # each failed attempt excludes one more file, so this ends
+        try:
+            outcome = _Attempt(ix, root, plan, manifest, settings, excluded).run()
+            break
+        except _FileNotWritten as failed:
+            excluded[failed.path] = failed.failure
+    failures = {**plan.failures, **outcome.failures}
+    _remember(index_dir, seen, _indexed_after(manifest, plan, outcome, rebuild), failures)
     return UpdateSummary(
-        added=counts["added"],
-        changed=counts["changed"],
+        added=outcome.added,
+        changed=outcome.changed,
         removed=len(plan.removed),
-        unchanged=plan.unchanged + counts["touched"],
+        unchanged=plan.unchanged + len(plan.touched),
         failed=len(failures),
-        releases_written=counts["written"],
-        releases_deleted=counts["deleted"],
+        releases_written=outcome.written,
+        releases_deleted=outcome.deleted,
         seconds=time.perf_counter() - started,
         rebuilt=rebuild,
-        failures=tuple(failures),
-        warnings=tuple(warnings),
+        failures=tuple(
+            FileFailure(path, failure.reason, repeated=seen.failures.get(path) == failure)
+            for path, failure in sorted(failures.items())
+        ),
+        warnings=tuple(outcome.warnings),
     )
 
 
-def _write_file(
-    writer: Any,
-    report: FileReport,
-    rel: str,
-    st: os.stat_result,
-    old: FileState | None,
-    counts: dict[str, int],
-    counter: _Counter,
-    grouper: _Grouper | None,
+def _indexed_after(
+    manifest: dict[str, FileState], plan: _Plan, outcome: _Outcome, rebuild: bool
+) -> dict[str, FileState]:
+    """The state of every file with releases in the index once this update is committed."""
+    kept = {} if rebuild else {rel: state for rel, state in manifest.items() if rel not in plan.removed}
+    return kept | plan.touched | outcome.written_files
+
+
+def _remember(
+    index_dir: Path, seen: SeenFiles, indexed: dict[str, FileState], failures: dict[str, SeenFailure]
 ) -> None:
-    """Replace one file's releases (a touched file, same hash, is rewritten only to record its mtime)."""
-    if old is None:
-        counts["added"] += 1
-    elif old.file_hash == report.file_hash:
-        counts["touched"] += 1
-    else:
-        counts["changed"] += 1
-    if old is not None:
-        counts["deleted"] += writer.delete_by_term("path", rel)
-    state = FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash).encode()
-    releases = report.releases
-    step = st.st_size / max(len(releases), 1)
-    for release in releases:
-        group = grouper.grouping(release.id) if grouper is not None else None
-        writer.add_document(**release_document(release, state, group))
-        counts["written"] += 1
-        counter.advance(step)
+    """Save the manifest cache when it changed (after the commit: a stale cache only costs a re-read)."""
+    known = {rel: state for rel, state in indexed.items() if state.size >= 0}
+    now = SeenFiles(known, failures)
+    if now != seen:
+        save_seen(index_dir, now)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    rebuild: bool
+    progress: Progress | None
+    procs: int
+    deduplicate: bool
+
+
+@dataclass
+class _Outcome:
+    """What one attempt wrote, and the files it could not index."""
+
+    added: int = 0
+    changed: int = 0
+    written: int = 0
+    deleted: int = 0
+    written_files: dict[str, FileState] = field(default_factory=dict)
+    failures: dict[str, SeenFailure] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One file's release documents, checked and ready for the writer."""
+
+    documents: list[dict[str, Any]]
+    state: FileState
+
+
+class _FileNotWritten(Exception):
+    """The writer raised while taking one file's documents: it may hold part of them, so the attempt is
+    cancelled and the update starts again without that file."""
+
+    def __init__(self, path: str, failure: SeenFailure) -> None:
+        super().__init__(path)
+        self.path = path
+        self.failure = failure
+
+
+class _Attempt:
+    """One try at writing the plan, ending in one commit (or none, when nothing was written).
+
+    With deduplication the files are read twice (see `update_index`): the first pass decides the groups,
+    the second writes. Whatever reading or preparing a file raises, in either pass, is that file's
+    failure. What the writer raises while taking a file's documents (other than an OSError, which
+    concerns the whole index: a full disk, a read-only folder) ends the attempt with `_FileNotWritten`,
+    since a Whoosh writer cannot take back half a document; `update_index` then runs a new attempt
+    without that file (whose old releases, if any, stay and are grouped as such). Documents are checked
+    before they reach the writer (`_checked`): Whoosh's multi-process writer would lose a whole batch,
+    silently, to one document its worker process cannot index. The writer is opened at the first file
+    to write, so an update that only meets touched or unreadable files opens none.
+    """
+
+    def __init__(
+        self,
+        ix: Any,
+        root: Path,
+        plan: _Plan,
+        manifest: dict[str, FileState],
+        settings: _Settings,
+        excluded: dict[str, SeenFailure],
+    ) -> None:
+        self.ix = ix
+        self.root = root
+        self.plan = plan
+        self.manifest = manifest
+        self.settings = settings
+        self.excluded = excluded
+        self.outcome = _Outcome()
+        self.counter = _Counter(plan.total_bytes, settings.progress)
+        self.writer: Any = None
+        self.grouper: _Grouper | None = None
+
+    def run(self) -> _Outcome:
+        if not (self.plan.to_write or self.plan.removed or self.settings.rebuild):
+            return self.outcome  # nothing to write: no searcher, no writer
+        try:
+            if self.settings.deduplicate:
+                self._first_pass()
+            for path, rel, st in self.plan.to_write:
+                self._file(path, rel, st)
+            for rel in self.plan.removed:
+                self.outcome.deleted += self._writer().delete_by_term("path", rel)
+            if self.grouper is not None and self.grouper.regrouped:
+                rewritten = self.grouper.rewrite(self._writer(), self.manifest)
+                self.outcome.written += rewritten
+                self.outcome.deleted += rewritten
+            if self.writer is not None or self.settings.rebuild:
+                self._writer().commit(mergetype=writing.CLEAR if self.settings.rebuild else None)
+        except BaseException as exc:
+            if self.writer is not None:
+                with contextlib.suppress(Exception):
+                    self.writer.cancel()
+            if isinstance(exc, OSError):
+                folder = self.ix.storage.folder
+                raise IndexWriteError(f"cannot write index at {folder}: {_os_reason(exc)}") from exc
+            raise
+        finally:
+            if self.grouper is not None:
+                self.grouper.close()
+        return self.outcome
+
+    def _writer(self) -> Any:
+        if self.writer is None:
+            parallel = self.plan.total_bytes >= PARALLEL_MIN_BYTES
+            self.writer = _open_writer(self.ix, self.settings.procs, parallel)
+        return self.writer
+
+    def _first_pass(self) -> None:
+        """Fingerprint the releases of every file to write and decide all groups before any is written
+        (see `_Grouper`). A file that fails here is that file's failure, as in the second pass."""
+        self.grouper = grouper = _Grouper(None if self.settings.rebuild else self.ix, set())
+        read: set[str] = set()
+        for path, rel, st in self.plan.to_write:
+            report = self._read(path, rel, st)
+            if isinstance(report, FileReport):
+                try:
+                    grouper.add(report.releases)
+                except Exception as exc:  # as in `_read`: this file's failure
+                    report = _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash))
+            if isinstance(report, SeenFailure):
+                self.outcome.failures[rel] = report
+                continue
+            read.add(rel)
+            grouper.file_hashes[rel] = report.file_hash
+        grouper.replaced = (read & set(self.manifest)) | set(self.plan.removed)
+        grouper.resolve()
+
+    def _read(self, path: Path, rel: str, st: os.stat_result) -> FileReport | SeenFailure:
+        """A file's releases, or why it cannot be read (whatever reading it raised)."""
+        excluded = self.excluded.get(rel)
+        if excluded is not None:
+            return excluded
+        try:
+            report = read_file(path, self.root)
+        except Exception as exc:  # a bug, or an input no one foresaw: this file's failure, not the build's
+            return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, ""))
+        if report.error is not None:
+            return SeenFailure.of(report.error, st, report.file_hash)
+        return report
+
+    def _file(self, path: Path, rel: str, st: os.stat_result) -> None:
+        prepared = self.outcome.failures.get(rel) or self._prepared(path, rel, st)
+        if isinstance(prepared, SeenFailure):
+            self.outcome.failures[rel] = prepared
+            self.counter.advance(st.st_size)
+            return
+        old = self.manifest.get(rel)
+        writer = self._writer()  # its own errors concern the whole index, not this file
+        step = st.st_size / max(len(prepared.documents), 1)
+        try:
+            if old is not None:
+                self.outcome.deleted += writer.delete_by_term("path", rel)
+            for document in prepared.documents:
+                writer.add_document(**document)
+                self.outcome.written += 1
+                self.counter.advance(step)
+        except OSError:
+            raise
+        except Exception as exc:
+            raise _FileNotWritten(rel, _unexpected(exc, prepared.state)) from exc
+        if old is None:
+            self.outcome.added += 1
+        else:
+            self.outcome.changed += 1
+        self.outcome.written_files[rel] = prepared.state
+
+    def _prepared(self, path: Path, rel: str, st: os.stat_result) -> _Prepared | SeenFailure:
+        """One file's documents, read again for writing, or why they cannot be written."""
+        report = self._read(path, rel, st)
+        if isinstance(report, SeenFailure):
+            return report
+        self.outcome.warnings.extend(f"{rel}: {warning}" for warning in report.warnings)
+        changed = self.grouper.changed_since_read(rel, report) if self.grouper is not None else None
+        if changed is not None:
+            return SeenFailure.of(changed, st, report.file_hash)
+        state = FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash)
+        try:
+            term = state_term(rel, report.file_hash)
+            documents = [_checked(release_document(r, term, self._group(r))) for r in report.releases]
+        except Exception as exc:  # as in `_read`: this file's failure
+            return _unexpected(exc, state)
+        return _Prepared(documents, state)
+
+    def _group(self, release: Release) -> Grouping | None:
+        return self.grouper.grouping(release.id) if self.grouper is not None else None
+
+
+def _unexpected(exc: Exception, state: FileState) -> SeenFailure:
+    """An error no reader rule names, as a one-line reason."""
+    detail = " ".join(str(exc).split())
+    reason = f"could not be indexed ({type(exc).__name__}{': ' + detail if detail else ''})"
+    return SeenFailure(state.size, state.mtime_ns, state.file_hash, reason)
+
+
+def _checked(document: dict[str, Any]) -> dict[str, Any]:
+    """The document, once every text in it is known to encode as UTF-8 (Whoosh would raise on a lone
+    surrogate half-way through indexing it)."""
+    for name, value in document.items():
+        texts = [text for text, _ in value] if name == "text" else [value]
+        for text in texts:
+            if isinstance(text, str) and not text.isascii() and _SURROGATE.search(text):
+                raise ValueError(f"its {name} holds a lone surrogate, which is not text")
+    return document
 
 
 class _Indexed(NamedTuple):
@@ -439,39 +577,15 @@ class _Grouper:
         self.regrouped: list[tuple[int, str]] = []
         """(docnum, new group) of the index's releases whose group this update changes."""
 
-    @classmethod
-    def prepare(
-        cls,
-        ix: Any,
-        root: Path,
-        plan: _Plan,
-        manifest: dict[str, FileState],
-        rebuild: bool,
-        failures: list[FileFailure],
-    ) -> _Grouper:
-        """Read the files to write (first pass), fingerprint their releases and decide every group."""
-        read: set[str] = set()
-        grouper = cls(None if rebuild else ix, set())
-        try:
-            for path, rel, _st in plan.to_read:
-                report = read_file(path, root)
-                if report.error is not None:
-                    failures.append(FileFailure(rel, report.error))
-                    continue
-                read.add(rel)
-                grouper.file_hashes[rel] = report.file_hash
-                for release in report.releases:
-                    grouper.add(release)
-            grouper.replaced = (read & set(manifest)) | set(plan.removed)
-            grouper.resolve()
-        except BaseException:
-            grouper.close()
-            raise
-        return grouper
+    def add(self, releases: Iterable[Release]) -> None:
+        """Fingerprint one file's releases: all of them, or none when one raises."""
+        found = {release.id: (release.date, self._code(release)) for release in releases}
+        self.new.update(found)
 
-    def add(self, release: Release) -> None:
+    @staticmethod
+    def _code(release: Release) -> str:
         fp = fingerprint(release.title, release.body, release.date)
-        self.new[release.id] = (release.date, encode(fp) if fp is not None else "")
+        return encode(fp) if fp is not None else ""
 
     def changed_since_read(self, rel: str, report: FileReport) -> str | None:
         """Why a file read again for writing cannot be written now: it changed since the first pass."""
@@ -559,7 +673,7 @@ class _Grouper:
             code = stored.get("fingerprint") or ""
             anchors = decode(code).anchors if code else ()
             writer.delete_by_term("id", release.id)
-            state = manifest[release.path].encode()
+            state = state_term(release.path, manifest[release.path].file_hash)
             writer.add_document(**release_document(release, state, Grouping(group, anchors, code)))
         return len(self.regrouped)
 

@@ -22,7 +22,8 @@ class Release:
     date: date | None
     body: str
     path: str
-    """The file it came from, relative to the documents folder (POSIX separators)."""
+    """The file it came from, relative to the documents folder (POSIX separators; a name that is not
+    UTF-8 or holds control characters escaped as `%XX`, see `reader`)."""
     position: int
     """1-based position of the release within its file."""
     content_hash: str
@@ -57,10 +58,13 @@ class FileReport:
 
 @dataclass(frozen=True)
 class FileFailure:
-    """A file that could not be read, with the reason."""
+    """A file that could not be read or indexed, with the reason."""
 
     path: str
     reason: str
+    repeated: bool = False
+    """The previous update failed on this file the same way, and it is unchanged since (same size,
+    mtime and hash): the CLI counts it instead of repeating the message."""
 
 
 @dataclass(frozen=True)
@@ -189,3 +193,5 @@ class IndexStats:
     segments: int
     last_update: str | None
     path: str = field(default="")
+    unreadable: tuple[FileFailure, ...] = ()
+    """The files the last update could not read or index (their old releases, if any, are kept)."""

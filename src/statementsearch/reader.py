@@ -14,6 +14,12 @@ The text format, as the seed file shows it (one file may hold many releases):
 
 A release is found by its Source line; its title is the non-blank line just before it. Without an end
 mark the body runs to the next release's title line.
+
+File names become part of release ids (`dod/2020-01.txt#2`), which users type, print and send as JSON, so
+a name is written as valid, printable Unicode that maps back to the bytes on disk (`document_name`): a
+byte that is not UTF-8 text (a Latin-1 `caf\xe9.txt` from an old archive) and a control character are
+written `%XX` (the byte in hex: `caf%E9.txt`), and a `%` that would read as such an escape is written
+`%25`. Every other name is kept as it is.
 """
 
 from __future__ import annotations
@@ -39,10 +45,14 @@ from statementsearch.models import FileFailure, FileReport, Release
 __all__ = [
     "MAX_FILE_BYTES",
     "SUPPORTED_SUFFIXES",
+    "document_name",
+    "file_hash",
     "is_document_file",
+    "is_inside",
     "read_file",
     "read_paths",
     "scan_documents",
+    "unescape_name",
 ]
 
 SUPPORTED_SUFFIXES = (".txt", ".text", ".jsonl", ".jsonl.gz")
@@ -65,6 +75,10 @@ _GLUED_HEADER = re.compile(r"\s*date\s+\d{4}-\d{2}-\d{2}(?:\s+|$)", re.IGNORECAS
 """A ` date 2000-01-01 ` placeholder some exports glue before a title: never the issued date."""
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
+# What `document_name` escapes: undecodable bytes (as surrogateescape gives them), other lone surrogates,
+# C0 and C1 control characters and DEL, and a % followed by two hex digits (it would read as an escape).
+_NAME_ESCAPES = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]|%(?=[0-9A-Fa-f]{2})")
+_NAME_UNESCAPES = re.compile(rb"%([0-9A-Fa-f]{2})")
 
 
 class _Unreadable(Exception):
@@ -103,26 +117,65 @@ def _os_reason(exc: OSError) -> str:
     return (exc.strerror or str(exc) or type(exc).__name__).lower()
 
 
-def _relative(path: Path, root: Path | None) -> str:
-    """`path` relative to `root` as POSIX when root contains it, else the path as given (POSIX)."""
-    if root is not None:
-        for candidate, base in ((path, root), (path.absolute(), root.absolute())):
-            try:
-                return candidate.relative_to(base).as_posix()
-            except ValueError:
-                continue
-    return path.as_posix()
+def document_name(path: Path, root: Path | None = None) -> str:
+    """`path` as ids and reports name it: relative to `root` (POSIX) when root contains it, else the path
+    as given; escaped (see the module docstring), so that it is printable, valid Unicode and reversible."""
+    inside = _relative_to(path, root) if root is not None else None
+    return _escape_name(inside if inside not in (None, ".") else path.as_posix())
 
 
-def scan_documents(root: Path) -> tuple[list[Path], list[FileFailure]]:
+def is_inside(path: Path, root: Path) -> bool:
+    """Does `root` contain `path` (or is it `root`)? By the names as given, else by absolute and by
+    resolved paths, so that `documents/x.txt`, `./documents/x.txt` and a path through a link all count."""
+    return _relative_to(path, root) is not None
+
+
+def _relative_to(path: Path, root: Path) -> str | None:
+    """`path` relative to `root` as POSIX ("." for root itself), or None when root does not contain it.
+
+    The names as given first: a link inside the folder to a file outside it still belongs to the folder.
+    """
+    for resolve in (None, os.path.abspath, os.path.realpath):
+        candidate, base = (path, root) if resolve is None else (Path(resolve(path)), Path(resolve(root)))
+        try:
+            relative = candidate.relative_to(base)
+        except ValueError:
+            continue
+        if ".." not in relative.parts:  # `documents/../x.txt` is not inside documents
+            return relative.as_posix()
+    return None
+
+
+def _escape_name(name: str) -> str:
+    """Undecodable bytes, control characters and an escape-like `%` written as `%XX` (see module doc)."""
+    if name.isprintable() and "%" not in name:  # nearly every name: nothing to escape
+        return name
+    return _NAME_ESCAPES.sub(lambda match: _percent_bytes(match[0]), name)
+
+
+def _percent_bytes(char: str) -> str:
+    # U+DC80-U+DCFF are surrogateescape's stand-ins for the undecodable bytes 0x80-0xFF.
+    undecodable = 0xDC80 <= ord(char) <= 0xDCFF
+    raw = char.encode("utf-8", "surrogateescape" if undecodable else "surrogatepass")
+    return "".join(f"%{byte:02X}" for byte in raw)
+
+
+def unescape_name(name: str) -> str:
+    """The file name on disk (as Python's os functions take it) of a name `document_name` gave."""
+    raw = _NAME_UNESCAPES.sub(lambda match: bytes([int(match[1], 16)]), name.encode("utf-8"))
+    return os.fsdecode(raw)
+
+
+def scan_documents(root: Path, names: Path | None = None) -> tuple[list[Path], list[FileFailure]]:
     """Every supported file under `root` (recursively, sorted), and the directories that could not be read.
 
     Hidden names are skipped (editor backups, `.git`). Symbolic links are followed, since archives are
     often assembled from links, but a directory already visited (by its resolved path) is not entered
-    again, so a link loop ends the walk instead of recursing forever. Failure paths are relative to
-    `root` (POSIX), like FileReport.path; an unreadable root itself is reported under its own name.
+    again, so a link loop ends the walk instead of recursing forever. Failure paths are named by
+    `document_name` relative to `names` (default: `root`), like FileReport.path; an unreadable root
+    itself is reported under its own name.
     """
-    walk = _Walk(root)
+    walk = _Walk(root, names or root)
     while walk.pending:
         walk.visit(walk.pending.pop())
     return sorted(walk.files), sorted(walk.failures, key=lambda failure: failure.path)
@@ -133,6 +186,8 @@ class _Walk:
     """The state of one scan: an explicit stack instead of recursion, so deep trees cannot overflow."""
 
     root: Path
+    names: Path
+    """The folder failures are named relative to (the documents folder, for `parse` of a subfolder)."""
     files: list[Path] = field(default_factory=list)
     failures: list[FileFailure] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
@@ -151,7 +206,7 @@ class _Walk:
             with os.scandir(directory) as listing:
                 entries = list(listing)
         except OSError as exc:
-            name = self.root.as_posix() if directory == self.root else _relative(directory, self.root)
+            name = document_name(directory, None if directory == self.root else self.names)
             self.failures.append(FileFailure(name, _os_reason(exc)))
             return
         for entry in entries:
@@ -166,27 +221,32 @@ class _Walk:
             elif is_document_file(entry.name) and entry.is_file():
                 self.files.append(path)
             elif is_document_file(entry.name) and entry.is_symlink():
-                self.failures.append(FileFailure(_relative(path, self.root), "broken symbolic link"))
+                self.failures.append(FileFailure(document_name(path, self.names), "broken symbolic link"))
         except OSError as exc:
-            self.failures.append(FileFailure(_relative(path, self.root), _os_reason(exc)))
+            self.failures.append(FileFailure(document_name(path, self.names), _os_reason(exc)))
 
 
-def read_paths(paths: Iterable[Path]) -> Iterator[FileReport]:
-    """Reports for files and folders as a user names them (the `parse` command): folders are scanned."""
+def read_paths(paths: Iterable[Path], documents: Path | None = None) -> Iterator[FileReport]:
+    """Reports for files and folders as a user names them (the `parse` command): folders are scanned.
+
+    Inside the `documents` folder, paths and ids are relative to it, as the index gives them. Elsewhere
+    they are relative to the folder named, and a file named alone keeps its path as given.
+    """
     for path in paths:
+        base = documents if documents is not None and is_inside(path, documents) else None
         try:
             is_folder = path.is_dir()
         except OSError as exc:  # e.g. a parent folder without search permission
-            yield FileReport(path=path.as_posix(), error=_os_reason(exc))
+            yield FileReport(path=document_name(path, base), error=_os_reason(exc))
             continue
         if not is_folder:
-            yield read_file(path)  # a missing file reports "no such file or directory"
+            yield read_file(path, base)  # a missing file reports "no such file or directory"
             continue
-        files, failures = scan_documents(path)
+        files, failures = scan_documents(path, base)
         for failure in failures:
             yield FileReport(path=failure.path, error=failure.reason)
         for file in files:
-            yield read_file(file, root=path)
+            yield read_file(file, root=base or path)
 
 
 # --- reading one file ----------------------------------------------------------------------------------
@@ -198,23 +258,36 @@ def read_file(path: Path, root: Path | None = None) -> FileReport:
     The bytes are read once and everything (hash, releases) comes from that one copy, so a file
     rewritten while we read it still gives a report that agrees with its own `file_hash`.
     """
-    rel = _relative(path, root)
+    rel = document_name(path, root)
     try:
         data = _read_bytes(path)
     except _Unreadable as exc:
         return FileReport(path=rel, error=str(exc))
     except OSError as exc:
         return FileReport(path=rel, error=_os_reason(exc))
-    file_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+    digest = _hash(data)
     try:
         if path.name.lower().endswith(".gz"):
             data = _gunzip(data)
         parse = _parse_jsonl if path.name.lower().endswith((".jsonl", ".jsonl.gz")) else _parse_text
         found, warnings = parse(_decode(data))
     except _Unreadable as exc:
-        return FileReport(path=rel, error=str(exc), file_hash=file_hash)
+        return FileReport(path=rel, error=str(exc), file_hash=digest)
     releases = tuple(_release(fields, rel, position) for position, fields in enumerate(found, start=1))
-    return FileReport(path=rel, releases=releases, warnings=tuple(warnings), file_hash=file_hash)
+    return FileReport(path=rel, releases=releases, warnings=tuple(warnings), file_hash=digest)
+
+
+def file_hash(path: Path) -> str | None:
+    """The hash `read_file` gives the file's bytes (to confirm a change cheaply), or None when the file
+    cannot be read (`read_file` then says why)."""
+    try:
+        return _hash(_read_bytes(path))
+    except (_Unreadable, OSError):
+        return None
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -19,7 +19,10 @@ from .analysis import EnglishAnalyzer, words
 
 # Bumped whenever fields or analysis change in a way an old index cannot serve; an index with another
 # version is refused with a clear message, and `index --rebuild` recreates it.
-SCHEMA_VERSION = 5
+# 4: a sortable `id` column (stable tie-breaks); 5: another stop list. 6: `file_state` holds path and hash
+# only (size and mtime moved to a cache beside the index, so a touched file is not rewritten); names that
+# are not UTF-8 or hold control characters are escaped in ids.
+SCHEMA_VERSION = 6
 
 # Bare query words are looked up in one field, `text`, that holds a release's title, issuer, date words
 # and body, each occurrence weighted by its section's boost: a term's weight in a release is the sum of
@@ -145,7 +148,7 @@ def build_schema() -> fields.Schema:
         path=fields.ID(stored=True),
         position=fields.STORED(),
         content_hash=fields.STORED(),
-        # "path\tsize\tmtime_ns\tfile_hash": the indexer's manifest, committed atomically with the releases.
+        # "path\tfile_hash": the indexer's manifest, committed atomically with the releases (see `manifest`).
         file_state=fields.ID(),
         # Title, issuer, date words and body with their boosts: where bare query words are looked up.
         text=TextField(spelling=True),

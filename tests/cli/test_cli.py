@@ -3,13 +3,19 @@ and a pseudo-terminal for colour."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
+import queue
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,8 +29,6 @@ from statementsearch import StatementIndex
 from statementsearch.analysis import term_for
 from statementsearch.cli import main
 from synthetic import SyntheticIndex, records, vocabulary, write_jsonl
-
-SCRIPT = Path(sys.executable).parent / "statementsearch"
 
 
 @pytest.fixture
@@ -450,6 +454,203 @@ def test_search_on_a_damaged_index_is_one_line_and_exit_2(place: Path) -> None:
     code, out, err = run("search", "soleimani")
     assert (code, out) == (2, "")
     assert err.startswith("statementsearch: index at ") and err.count("\n") == 1 and "--rebuild" in err
+
+
+# ---------------------------------------------------------------------------------------------- file names
+
+
+def cli(place: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The installed entry point as a shell runs it, in `place`; output kept as bytes."""
+    return subprocess.run(
+        [sys.executable, "-m", "statementsearch", *args],
+        capture_output=True,
+        cwd=place,
+        env=env or dict(os.environ),
+        check=False,
+        timeout=120,
+    )
+
+
+def add_latin1_copy_of_the_seed(place: Path) -> None:
+    """The seed under a Latin-1 file name (`caf\\xe9.txt`), as old archives and Windows zip files have."""
+    with open(os.path.join(os.fsencode(place / "documents"), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(SEED.read_bytes().replace(b"Soleimani", b"Suleimani"))
+
+
+def test_a_latin1_file_name_round_trips_through_every_command(place: Path) -> None:
+    """Indexed with a printable id that `show`, `similar` and every --json output give and take, in
+    valid UTF-8 (the bytes a pipe receives are decoded strictly)."""
+    add_latin1_copy_of_the_seed(place)
+    built = cli(place, "index")
+    assert built.returncode == 0 and b"Traceback" not in built.stderr, built.stderr
+    found = cli(place, "search", "suleimani", "--json")
+    assert [json.loads(line)["id"] for line in found.stdout.decode("utf-8").splitlines()] == ["caf%E9.txt#1"]
+    shown = cli(place, "show", "caf%E9.txt#1", "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout.decode("utf-8"))["path"] == "caf%E9.txt"
+    similar = cli(place, "similar", "caf%E9.txt#2", "--json", "--no-collapse")
+    assert similar.returncode == 0 and "caf%E9.txt#1" in similar.stdout.decode("utf-8")
+    parsed = cli(place, "parse", "--json", str(place / "documents"))
+    rows = [json.loads(line) for line in parsed.stdout.decode("utf-8").splitlines()]
+    assert {row["id"] for row in rows} >= {"caf%E9.txt#1", "caf%E9.txt#2"}
+    human = cli(place, "parse", str(place / "documents"))
+    assert "caf%E9.txt#1" in human.stdout.decode("utf-8")
+
+
+def test_a_latin1_file_name_in_the_runner(place: Path) -> None:
+    add_latin1_copy_of_the_seed(place)
+    code, out, err = run("index", "--json")
+    assert code == 0 and json.loads(out)["added"] == 2, err
+    code, out, _ = run("show", "caf%E9.txt#2")
+    assert code == 0 and "caf%E9.txt#2" in out
+
+
+def test_parse_prints_the_ids_the_index_gives_and_show_takes(place: Path) -> None:
+    """`parse` of a file, of its folder and of the documents folder (the default ./documents, named
+    as a user types it) print the same ids, and those are the index's."""
+    (place / "documents" / "dod").mkdir()
+    shutil.move(place / "documents" / SEED.name, place / "documents" / "dod" / "2020-01.txt")
+    env = {k: v for k, v in os.environ.items() if k != "STATEMENTSEARCH_DOCUMENTS"}
+    env["STATEMENTSEARCH_INDEX"] = "index"
+    for path in ("documents/dod/2020-01.txt", "documents/dod", "documents", "./documents/dod/"):
+        parsed = cli(place, "parse", path, env=env)
+        assert parsed.returncode == 0 and parsed.stderr == b"", parsed.stderr
+        lines = parsed.stdout.decode("utf-8").splitlines()
+        assert [line.split("\t")[0] for line in lines if "\t" in line] == [
+            "dod/2020-01.txt#1",
+            "dod/2020-01.txt#2",
+        ]
+    shown = cli(place, "show", "dod/2020-01.txt#2", env=env)
+    assert shown.returncode == 0, shown.stderr
+
+
+def test_parse_outside_the_documents_folder_says_its_ids_are_not_the_index_ones(place: Path) -> None:
+    (place / "elsewhere").mkdir()
+    shutil.copy(SEED, place / "elsewhere" / "x.txt")
+    code, out, err = run("parse", str(place / "elsewhere"))
+    assert code == 0 and out.startswith("x.txt#1\t")
+    assert "outside the documents folder" in err and "elsewhere" in err
+    code, out, err = run("parse", str(place / "documents"))
+    assert code == 0 and err == ""
+
+
+# ---------------------------------------------------------------------------------------------- messages
+
+
+def test_index_names_an_unreadable_file_once_then_counts_it(place: Path) -> None:
+    (place / "documents" / "broken.txt").write_bytes(b"\x00\x00binary")
+    code, _, err = run("index")
+    assert code == 1 and "broken.txt: binary" in err
+    code, out, err = run("index")
+    assert code == 1 and "broken.txt" not in err
+    assert "1 file still unreadable, unchanged since the last update" in err and "1 failed file;" in out
+    code, _, err = run("index", "--verbose")
+    assert code == 1 and "broken.txt: binary" in err
+    _, out, _ = run("index", "--json")
+    assert json.loads(out)["failures"] == [
+        {"path": "broken.txt", "reason": "binary or undecodable file (NUL bytes)", "repeated": True}
+    ]
+    _, out, _ = run("stats")
+    assert "unreadable: 1 file" in out and "broken.txt: binary" in out
+    (place / "documents" / "broken.txt").write_bytes(b"\x00\x00binary, changed")
+    _, _, err = run("index")
+    assert "broken.txt: binary" in err
+
+
+def test_touch_of_an_unchanged_file_writes_nothing(place: Path) -> None:
+    assert run("index")[0] == 0
+    os.utime(place / "documents" / SEED.name, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
+    code, out, _ = run("index")
+    assert code == 0 and "1 unchanged" in out and "0 releases written" in out
+
+
+def test_counts_of_one_are_singular(place: Path) -> None:
+    (place / "documents" / SEED.name).write_text(
+        "Title\n\n(Source: US Navy; issued Jan. 3, 2020)\n\nOne paragraph.\n\n(ends)\n", encoding="utf-8"
+    )
+    (place / "documents" / "broken.txt").write_bytes(b"\x00")
+    _, out, _ = run("index")
+    assert "1 added, 0 changed, 0 removed, 0 unchanged, 1 failed file; 1 release written" in out
+    _, out, _ = run("parse", str(place / "documents" / SEED.name))
+    assert "14 characters, 1 paragraph" in out
+    _, out, _ = run("stats")
+    assert "in 1 file\n" in out and "in 1 segment\n" in out
+    _, out, _ = run("search", "paragraph")
+    assert "1 result in" in out
+
+
+# ---------------------------------------------------------------------------------------------- watch
+
+
+Watch = tuple[subprocess.Popen[str], "queue.Queue[str]"]
+
+
+@pytest.fixture
+def start_watch(place: Path) -> Iterator[Callable[[], Watch]]:
+    """Starts `statementsearch watch` on the place, its stderr lines in a queue; stopped whatever happens."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start() -> Watch:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "statementsearch", "watch"], stderr=subprocess.PIPE, text=True, cwd=place
+        )
+        started.append(proc)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr or ()], daemon=True).start()
+        return proc, lines
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def lines_until_summary(lines: queue.Queue[str], got: list[str], seconds: float = 30.0) -> list[str]:
+    """stderr lines of `watch` added to `got` up to and including the next update's summary line; raises
+    queue.Empty on timeout, leaving what came in `got`."""
+    deadline = time.monotonic() + seconds
+    while not got or " added, " not in got[-1]:
+        got.append(lines.get(timeout=max(0.01, deadline - time.monotonic())))
+    return got
+
+
+def test_watch_names_an_unreadable_file_once(place: Path, start_watch: Callable[[], Watch]) -> None:
+    (place / "documents" / "broken.txt").write_bytes(b"\x00\x00binary")
+    proc, lines = start_watch()
+    first = lines_until_summary(lines, [])
+    assert sum("broken.txt: binary" in line for line in first) == 1, first
+    second: list[str] = []
+    for attempt in range(20):  # the watcher may not be listening yet when its first update is done
+        (place / "documents" / "new.txt").write_text(
+            f"Frigate visit\n\n(Source: US Navy; issued May 2, 2020)\n\nVisit {attempt}.\n", encoding="utf-8"
+        )
+        with contextlib.suppress(queue.Empty):
+            lines_until_summary(lines, second, seconds=1.5)
+            break
+    assert second and not any("broken.txt" in line for line in second), second
+    assert any("1 file still unreadable" in line for line in second), second
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 0
+
+
+def test_an_index_of_the_previous_layout_is_refused_until_rebuilt(place: Path) -> None:
+    """The previous version kept size and mtime in the `file_state` terms: its manifest cannot be read
+    as today's, so its index is refused with the rebuild message."""
+    from statementsearch.index import MARKER_FILE
+    from statementsearch.schema import SCHEMA_VERSION
+
+    assert run("index")[0] == 0
+    marker = {"schema_version": SCHEMA_VERSION - 1}
+    (place / "index" / MARKER_FILE).write_text(json.dumps(marker), encoding="utf-8")
+    code, _, err = run("search", "soleimani")
+    assert code == 2 and "index --rebuild" in err and f"schema {SCHEMA_VERSION - 1}" in err
+    code, _, err = run("index", "--rebuild")
+    assert code == 0 and "recreating it" in err
+    assert run("search", "soleimani")[0] == 0
 
 
 def test_relaxed_query_names_the_dropped_word_and_exits_0(place: Path) -> None:
