@@ -379,7 +379,17 @@ def _summary(result: SearchResult, all_issuers: bool = False) -> str:
 
 
 def _relaxed_line(result: SearchResult) -> str:
-    return f"no release has all the words; showing releases without: {', '.join(result.relaxed)}"
+    """What a relaxed query dropped: the words no hit holds, or how many words the hits hold now."""
+    from .query import min_words_for
+
+    count = len(result.words)
+    wanted = min_words_for(count)
+    missing = ", ".join(result.relaxed)
+    lacked = "all the words" if wanted == count else f"{wanted} of the {count} words"
+    if len(result.relaxed) == count - result.min_words:  # every hit lacks exactly these
+        return f"no release has {lacked}; showing releases without: {missing}"
+    held = result.min_words
+    return f"no release has {lacked}; showing releases with {held} of them (each lacks some of: {missing})"
 
 
 def _search_notices(result: SearchResult) -> None:

@@ -771,3 +771,12 @@ def test_phrase_suggestion_on_stderr(place: Path) -> None:
     (place / "documents" / "bridges.txt").write_text("\n".join(lines), encoding="utf-8")
     code, _, err = run("search", "bridge", "to", "nowhere")
     assert code == 0 and "as a phrase: statementsearch search '\"bridge to nowhere\"'" in err
+
+
+def test_a_relaxed_long_query_says_how_many_words_the_hits_hold(place: Path) -> None:
+    code, out, err = run("search", "soleimani", "daesh", "quds", "training", "--no-collapse")
+    assert code == 0 and "1-2 of 2 results" in out
+    assert (
+        "no release has 3 of the 4 words; showing releases with 2 of them "
+        "(each lacks some of: soleimani, daesh, quds, training)"
+    ) in err
