@@ -100,13 +100,9 @@ def only_score(ix: StatementIndex, query: str) -> float:
         ("title:quds", "title:quds^2"),
         ("issuer:defense", "issuer:defense^2"),
         ("soleimani -daesh", "soleimani^2 -daesh"),
-        pytest.param(
-            "(soleimani OR quds)",
-            "(soleimani OR quds)^2",
-            marks=pytest.mark.xfail(
-                strict=True, reason="the reading drops a group's boost (Whoosh's parser gives Or(boost=2))"
-            ),
-        ),
+        ("(soleimani OR quds)", "(soleimani OR quds)^2"),
+        ("(soleimani quds)", "(soleimani quds)^2"),
+        ("(soleimani AND quds)", "(soleimani AND quds)^2"),
     ],
 )
 def test_a_boost_multiplies_its_clauses_score(seed_ix: StatementIndex, plain: str, boosted: str) -> None:

@@ -112,6 +112,8 @@ def synthetic_queries(segmented: SyntheticIndex, ix: StatementIndex) -> list[str
     queries += [
         f"{pick(middle)[0]}^2 OR {pick(common)[0]}",
         f"({pick(middle)[0]} OR {pick(middle)[0]}) {common[6]}",
+        f"({pick(middle)[0]} OR {pick(common)[0]})^2 {common[6]}",  # a group's boost on each word
+        f"({' '.join(pick(middle, 2))})^0.5 {common[7]}",
     ]
     queries += [f"{a} -{b}" for a, b in (pick(common, 2), pick(common, 2), pick(middle, 2))]
     queries += [
