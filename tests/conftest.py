@@ -8,6 +8,7 @@ when it is absent).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 
 from helpers import REPO, SEED, Spawn, stop
 from render import CorpusLoader, corpus_lines, release_text, sample_records
+from serving import Served, served, write_web_documents
 from statementsearch import StatementIndex
 from synthetic import SyntheticIndex, build_segmented
 
@@ -133,3 +135,53 @@ def spawn() -> Iterator[Spawn]:
     yield start
     for process, group in started:
         stop(process, group=group)
+
+
+# ---------------------------------------------------------------------------------------------- web
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`statementsearch serve` on the web documents (see tests/serving.py), one per test module.
+
+    The index is missing at first, so the server builds it: that path is exercised every time.
+    """
+    work = tmp_path_factory.mktemp("web")
+    write_web_documents(work / "documents")
+    with served(work / "index", work / "documents") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium; the browser tests skip without it, except in CI (where .ci/run installs it)."""
+    path = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
+    if path is None:
+        message = "no chromium on this machine (apt-get install -y chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: .ci/run should have installed it")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Any]:
+    """One headless chromium per test module, driven by Playwright."""
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (.[dev])")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -588,6 +588,49 @@ def watch(wait: float, verbose: bool, index: str, documents: str) -> None:
     sys.exit(0)
 
 
+WEB_EXTRA = 'pip install "statementsearch[web]" (in a checkout: pip install -e ".[web]")'
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free port."
+)
+@click.option("--watch", "keep_current", is_flag=True, help="Keep the index current as documents change.")
+@location_options
+def serve(host: str, port: int, keep_current: bool, index: str, documents: str) -> None:
+    """Serve a search page and a JSON API on http://HOST:PORT/ (Ctrl-C stops)."""
+    try:
+        from .web.server import LOCAL_HOSTS, listen
+        from .web.server import serve as run_server
+    except ImportError as exc:
+        package = (exc.name or "a package").split(".")[0]
+        _fail(f"serve needs the web extra ({package} is not installed): {WEB_EXTRA}")
+    locations = Locations(index, documents)
+    if keep_current and not locations.documents.is_dir():
+        _fail(f"documents folder {locations.documents} does not exist or is not a folder")
+    if host not in LOCAL_HOSTS:
+        click.echo(
+            f"{PROG}: warning: serving on {host}: the page has no authentication, anyone who can reach "
+            "this address can read every release in the index",
+            err=True,
+        )
+    with _user_errors():
+        ix = open_index(locations)
+    with ix:
+        try:
+            sock = listen(host, port)
+        except OSError as exc:
+            _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        run_server(
+            ix,
+            sock,
+            say=lambda message: click.echo(f"{PROG}: {message}", err=True),
+            documents=locations.documents if keep_current else None,
+        )
+    sys.exit(0)
+
+
 @main.command()
 @click.argument("release_id")
 @location_options

@@ -31,6 +31,7 @@ from .errors import (
 )
 from .highlight import Snippet, TermMatcher, make_snippet
 from .models import (
+    Duplicate,
     Hit,
     IndexStats,
     IssuerCount,
@@ -516,6 +517,25 @@ class StatementIndex:
         from .indexer import release_from_stored
 
         return release_from_stored(stored)
+
+    def duplicates(self, release_id: str) -> tuple[Duplicate, ...]:
+        """The other releases of this release's near-duplicate group (re-issues), oldest document first."""
+        with self._searcher() as lease:
+            searcher = lease.searcher
+            docnum = searcher.document_number(id=release_id)
+            if docnum is None:
+                raise ReleaseNotFoundError(f"no release with id {release_id!r}")
+            columns = lease.columns or Columns(searcher)
+            return duplicates(searcher, columns, docnum, searcher.stored_fields(docnum))
+
+    def highlights(self, query: str, text: str) -> tuple[tuple[int, int], ...]:
+        """[start, end) spans of the words of `text` that the query matches, as a hit's `highlights`.
+
+        For marking a query's words in a whole release (`show` gives the text, this where to mark it).
+        """
+        with self._searcher() as lease:
+            reading = parse_query(query, self._parser, lease.searcher.reader())
+            return tuple(TermMatcher(highlight_terms(reading)).spans(text))
 
     def stats(self, top: int = 10) -> IndexStats:
         """Counts and ranges that describe the index."""
