@@ -1,23 +1,29 @@
-"""Shared fixtures: the seed file in the repo, and real corpus records from ../shared beside the checkout.
+"""Fixtures used by more than one test module, defined once.
 
-The corpora are not copied into the repo; tests that need them skip with the reason when they are absent.
+Data comes from three places: the seed file in the repo (`documents/`), synthetic releases the tests
+generate (`synthetic.py`: every clone has them), and real corpus records from ../shared beside the checkout
+(not copied into the repo; the tests that need them carry the `shared` marker and skip with the reason
+when it is absent).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from render import CorpusLoader, corpus_lines, sample_records
+from helpers import REPO, SEED, Spawn, stop
+from render import CorpusLoader, corpus_lines, release_text, sample_records
 from serving import Served, served, write_web_documents
+from statementsearch import StatementIndex
+from synthetic import SyntheticIndex, build_segmented
 
-REPO = Path(__file__).resolve().parents[1]
-SEED_NAME = "000_fb62ce4d62dc1888.txt"
+# ---------------------------------------------------------------------------------------------- ../shared
 
 
 @pytest.fixture(scope="session")
@@ -27,12 +33,6 @@ def shared_dir() -> Path:
     if not (shared / "corpora").is_dir():
         pytest.skip(f"../shared/ not found beside the checkout: no corpora at {shared / 'corpora'}")
     return shared
-
-
-@pytest.fixture(scope="session")
-def seed_path() -> Path:
-    """The sample file the project was specified from (documents/ in the repo)."""
-    return REPO / "documents" / SEED_NAME
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +55,86 @@ def corpus_records(shared_dir: Path) -> CorpusLoader:
 def corpus_sample(corpus_records: CorpusLoader) -> list[dict[str, Any]]:
     """A fixed sample of 300 corpus records from every corpus, for tests that need real text."""
     return corpus_records(300, seed=1)
+
+
+# ---------------------------------------------------------------------------------------------- the seed
+
+
+@pytest.fixture(scope="session")
+def seed_path() -> Path:
+    """The sample file the project was specified from (documents/ in the repo)."""
+    return SEED
+
+
+@pytest.fixture(scope="session")
+def seed_ix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StatementIndex]:
+    """The seed's two releases, indexed (read-only: tests must not change it)."""
+    base = tmp_path_factory.mktemp("seed")
+    (base / "documents").mkdir()
+    shutil.copy(SEED, base / "documents")
+    with StatementIndex.create(base / "index") as ix:
+        ix.update(base / "documents")
+        yield ix
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Iterator[tuple[StatementIndex, Path]]:
+    """The seed plus farm-bill releases over months of two years and one Navy notice; tests may change
+    its documents."""
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    shutil.copy(SEED, docs)
+    months = ["Jan. 10, 2019", "Mar. 2, 2019", "Mar. 9, 2019", "Feb. 1, 2020"]
+    text = "".join(
+        release_text(
+            f"Farm bill update {n}",
+            "Sen. Jane Doe (IA)",
+            issued,
+            "The farm bill helps farmers and rural roads. Crop insurance matters.",
+        )
+        for n, issued in enumerate(months)
+    )
+    (docs / "farm.txt").write_text(
+        text + release_text("Weather notice", "US Navy", "Apr. 1, 2020", "Rain expected."), encoding="utf-8"
+    )
+    with StatementIndex.create(tmp_path / "index") as ix:
+        ix.update(docs)
+        yield ix, docs
+
+
+# ---------------------------------------------------------------------------------------------- synthetic
+
+
+@pytest.fixture(scope="session")
+def segmented(tmp_path_factory: pytest.TempPathFactory) -> SyntheticIndex:
+    """Synthetic releases in an index of three segments with deleted releases in two of them, and the
+    releases it must hold (see `synthetic.build_segmented`). Read-only: tests must not change it."""
+    return build_segmented(tmp_path_factory.mktemp("segmented"))
+
+
+@pytest.fixture
+def segmented_ix(segmented: SyntheticIndex) -> Iterator[StatementIndex]:
+    with StatementIndex.open(segmented.index) as ix:
+        yield ix
+
+
+# ---------------------------------------------------------------------------------------------- processes
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    """`spawn(args, **popen_kwargs)`: a subprocess (text mode) that is killed and reaped when the test
+    ends, passed or failed; with `start_new_session=True`, its whole process group is."""
+    started: list[tuple[subprocess.Popen[str], bool]] = []
+
+    def start(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+        process: subprocess.Popen[str] = subprocess.Popen(args, text=True, **kwargs)
+        started.append((process, bool(kwargs.get("start_new_session"))))
+        return process
+
+    yield start
+    for process, group in started:
+        stop(process, group=group)
 
 
 # ---------------------------------------------------------------------------------------------- web

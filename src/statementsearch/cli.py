@@ -582,7 +582,7 @@ def watch(wait: float, verbose: bool, index: str, documents: str) -> None:
         click.echo(f"{PROG}: watching {locations.documents} (Ctrl-C stops)", err=True)
         try:
             with ix:
-                ix.watch(locations.documents, on_update=report)
+                ix.watch(locations.documents, on_update=report, wait=wait)
         except KeyboardInterrupt:
             click.echo(f"{PROG}: stopped; the index is up to date as of the last update", err=True)
     sys.exit(0)

@@ -231,11 +231,14 @@ class StatementIndex:
         *,
         on_update: Callable[[UpdateSummary], None] | None = None,
         stop: threading.Event | None = None,
+        wait: float = 30.0,
     ) -> UpdateSummary:
-        """Update now, then keep the index current as files change, until `stop` is set or Ctrl-C."""
+        """Update now, then keep the index current as files change, until `stop` is set or Ctrl-C.
+
+        `wait` is how long each update waits for another writer's lock."""
         from .watch import watch
 
-        return watch(self, Path(documents), on_update=on_update, stop=stop)
+        return watch(self, Path(documents), on_update=on_update, stop=stop, wait=wait)
 
     # ------------------------------------------------------------------------------------- searchers
 
@@ -247,6 +250,8 @@ class StatementIndex:
         returns garbage (seen as zlib/unpickling errors under load): each thread keeps its own, reused
         across its queries and replaced when a writer has committed a new generation.
         """
+        if self._closed:  # this thread's lease, if any, holds a closed searcher
+            raise IndexMissingError(f"index at {self.path} has been closed")
         lease: _Lease | None = getattr(self._local, "lease", None)
         if lease is None or (lease.users == 0 and lease.generation != self._ix.latest_generation()):
             if lease is not None:
@@ -270,15 +275,7 @@ class StatementIndex:
         return lease
 
     def _open_searcher(self) -> Any:
-        # A commit in another process may delete the files of the generation we are opening; retry.
-        for attempt in range(OPEN_ATTEMPTS):
-            try:
-                return self._ix.searcher(weighting=Weighting())
-            except OSError:
-                if attempt == OPEN_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return _retried(lambda: self._ix.searcher(weighting=Weighting()), self.path)
 
     @staticmethod
     def _issuers(lease: _Lease) -> list[str]:
@@ -581,11 +578,16 @@ class StatementIndex:
 
 
 def _open_whoosh(folder: Path) -> Any:
-    """Open the Whoosh index; a commit by another process at that instant may delete the files of the
-    generation being opened, so a failure is retried before it is called damage."""
+    return _retried(lambda: _whoosh_index().open_dir(str(folder)), folder)
+
+
+def _retried(open_it: Callable[[], Any], folder: Path) -> Any:
+    """Open the Whoosh index or a searcher on it (its segment files); a commit by another process at that
+    instant may delete the files of the generation being opened, so a failure is retried before it is
+    called damage."""
     for attempt in range(OPEN_ATTEMPTS):
         try:
-            return _whoosh_index().open_dir(str(folder))
+            return open_it()
         except Exception as exc:  # Whoosh raises many kinds on a damaged index
             if attempt == OPEN_ATTEMPTS - 1:
                 raise IndexCorruptError(
