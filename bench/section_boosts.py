@@ -138,6 +138,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", type=Path, default=Path("/work/cache/corpus-index-main"))
     ap.add_argument("--shared", type=Path, default=default_shared())
+    ap.add_argument("--unjudged", type=Path, help="write the unjudged (need, release) pairs of the top 10s")
     args = ap.parse_args(list(argv) if argv is not None else None)
     needs = read_needs(NEEDS_FILE)
     judgments = read_judgments(JUDGMENTS_FILE, needs)
@@ -153,6 +154,12 @@ def main(argv: Iterable[str] | None = None) -> int:
         for config in configs
     }
     shown = {rid for per_need in rankings.values() for ranking in per_need.values() for rid in ranking}
+    if args.unjudged:
+        pairs = sorted(
+            {(n, r) for per_need in rankings.values() for n, ranking in per_need.items() for r in ranking}
+            - {(n, r) for n, grades in judgments.items() for r in grades}
+        )
+        args.unjudged.write_text("".join(f"{n}\t{r}\n" for n, r in pairs), encoding="utf-8")
     judged = {r for grades in judgments.values() for r in grades}
     bodies = {rid: r.get("body", "") for rid, r in load_records(args.shared, shown | judged).items()}
     groups = {}  # per need, over every release any configuration shows and every judged one (once)
