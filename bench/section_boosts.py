@@ -6,8 +6,9 @@ The boosts are index-time weights of one BM25F field (schema.py), so trying one 
 full build. But a release's BM25F score is a function of each query word's frequency in its title,
 issuer, date words and body, its length and the collection statistics, and none of these depend on the
 boosts: this script reads the candidate releases of each need of `bench/domain/` from the index (every
-release holding enough of the query's words under the index's own boosts, a superset of the matches under
-smaller ones), counts each query word in each section of the stored text with the index's analyzer,
+release holding enough of the query's words in the index: with the issuer left out of the text field
+(schema 7), a release holding a word only in its issuer is not a candidate, so issuer boosts above 0 are
+judged on the candidates the index gives), counts each query word in each section of the stored text with the index's analyzer,
 and ranks them under every (title, issuer, K1, B) of a grid: the engine's reading (how many words must
 match; a word held only in the issuer does not count when the issuer's boost is 0), its scores, its
 order of ties and its collapsing of re-issues. The top 10s are scored as `bench/domain.py` scores them.
@@ -76,13 +77,14 @@ def candidates(ix: StatementIndex, query: str) -> tuple[list[Candidate], Any, in
             if count < need:
                 continue
             stored = searcher.stored_fields(docnum)
-            sections = schema.text_sections(
+            day = _day(stored.get("date"))  # all four sections, whatever the index's boosts left out
+            sections = [
                 stored.get("title", ""),
                 stored.get("issuer", ""),
-                _day(stored.get("date")),
+                schema.date_words(day),
                 stored.get("body", ""),
-            )
-            per_section = [Counter(schema.ANALYZER.terms(text)) for text, _ in sections]
+            ]
+            per_section = [Counter(schema.ANALYZER.terms(text)) for text in sections]
             length = float(sum(sum(c.values()) for c in per_section))
             counts = tuple(tuple(c[t] for c in per_section) for t in terms)
             found.append(

@@ -259,3 +259,11 @@ def test_readme_queries_read_as_documented(lexicon_ix: Any, tmp_path: Path) -> N
     assert read(lexicon_ix, "senate OR sewage").required != ()
     assert read(lexicon_ix, "(senate OR sewage) budget").typed == ("budget",)
     assert read(lexicon_ix, "sewage~").typed == ("sewage",)
+
+
+def test_a_question_mark_at_a_word_edge_is_punctuation_inside_a_word_a_wildcard(lexicon_ix: Any) -> None:
+    reading = read(lexicon_ix, "Which senate session? ?budget")
+    assert reading.typed == ("Which", "senate", "session", "budget")
+    assert [type(q).__name__ for q in reading.words] == ["Term", "Term", "Term", "Term"]
+    assert [q.text for q in read(lexicon_ix, "sev?n").words] == ["seven"]  # one pattern, one word
+    assert lexicon_ix.search("session?", collapse=False, limit=100).total == 20

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
+
 from statementsearch.schema import (
     BODY_BOOST,
     DATE_BOOST,
@@ -34,21 +36,33 @@ def test_a_word_weighs_the_boosts_of_the_sections_it_occurs_in() -> None:
         "The embassy was attacked. Embassy staff.",
     )
     found = postings(TextField(), sections)
-    assert found["embassi"][:2] == (4, TITLE_BOOST + ISSUER_BOOST + 2 * BODY_BOOST)
+    assert ISSUER_BOOST == 0  # issuer words are not in the text field: `issuer:` searches them
+    assert found["embassi"][:2] == (3, TITLE_BOOST + 2 * BODY_BOOST)
     assert found["attack"][:2] == (2, TITLE_BOOST + BODY_BOOST)
-    assert found["secur"][:2] == (1, ISSUER_BOOST)
+    assert "secur" not in found and "offic" not in found
     assert found["staff"][:2] == (1, BODY_BOOST)
     for word in ("2020", "januari", "jan"):
         assert found[word][:2] == (1, DATE_BOOST)
+
+
+def test_a_section_with_a_boost_is_weighed_and_one_of_boost_0_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import statementsearch.schema as schema
+
+    monkeypatch.setattr(schema, "ISSUER_BOOST", 1.5)
+    found = postings(TextField(), text_sections("Embassy attack", "Embassy Security Office", None, "Staff"))
+    assert found["embassi"][:2] == (2, TITLE_BOOST + 1.5) and found["secur"][:2] == (1, 1.5)
+    monkeypatch.setattr(schema, "TITLE_BOOST", 0.0)
+    assert "attack" not in postings(TextField(), text_sections("Embassy attack", "", None, "Staff"))
 
 
 def test_sections_are_apart_by_a_gap_of_positions() -> None:
     """Each section starts SECTION_GAP positions after the last one ends: no phrase spans two."""
     found = postings(TextField(), text_sections("Embassy attack", "Security Office", None, "Staff safe"))
     assert found["embassi"][2] == [0] and found["attack"][2] == [1]
-    assert found["secur"][2] == [2 + SECTION_GAP] and found["offic"][2] == [3 + SECTION_GAP]
-    # An undated release has no date words: the body follows after two gaps.
-    assert found["staff"][2] == [4 + 3 * SECTION_GAP]
+    # An undated release has no date words: the body follows after two gaps (the title's, the date's).
+    assert found["staff"][2] == [2 + 2 * SECTION_GAP] and found["safe"][2] == [3 + 2 * SECTION_GAP]
 
 
 def test_a_field_boost_multiplies_every_weight() -> None:

@@ -169,10 +169,18 @@ class EnglishAnalyzer(Analyzer):  # type: ignore[misc]
         start_char: int = 0,
         mode: str = "",
         no_morph: bool = False,
+        tokenize: bool = True,
         **kwargs: Any,
     ) -> Iterator[Token]:
-        """The same terms as `terms()`, as Whoosh tokens (one object reused, as Whoosh's own analyzers do)."""
+        """The same terms as `terms()`, as Whoosh tokens (one object reused, as Whoosh's own analyzers do).
+
+        `tokenize=False` (Whoosh's parser asks it for a wildcard pattern such as `kata?b`) gives the whole
+        value as one lowercased token, as Whoosh's tokenizer does: splitting it at the `?` would make two
+        patterns of it."""
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            yield from _whole(token, value, positions, chars, start_pos, start_char)
+            return
         pos = start_pos
         for word, start, end in word_spans(value):
             term = term_for(word)
@@ -191,3 +199,16 @@ class EnglishAnalyzer(Analyzer):  # type: ignore[misc]
             if not token.stopped:
                 pos += 1
             yield token
+
+
+def _whole(
+    token: Token, value: str, positions: bool, chars: bool, start_pos: int, start_char: int
+) -> Iterator[Token]:
+    token.text = value.lower()
+    token.boost = 1.0
+    token.stopped = False
+    if positions:
+        token.pos = start_pos
+    if chars:
+        token.startchar, token.endchar = start_char, start_char + len(value)
+    yield token

@@ -213,6 +213,7 @@ def make_parser(schema: Any) -> qparser.QueryParser:
 
 _FIELD_PREFIX = re.compile(r'(?<![\w"])([A-Za-z_][\w]*):(?=[^\s/])')
 _LEADING_WILDCARD = re.compile(r"(?:^|(?<=[\s(:\"-]))([*?]+\w[^\s)]*)")
+_QUESTION_MARK = re.compile(r"(?<=\w)\?+(?=[\s)\"',.;:]|$)|(?:^|(?<=[\s(\"]))\?+(?=\w)")
 _LONE_WILDCARD = re.compile(r"(?:^|(?<=\s))[*?]+(?=\s|$)")
 
 
@@ -266,6 +267,11 @@ def _prepare(text: str) -> tuple[str, tuple[str, ...]]:
                 f"unknown field '{name}:': search in title:, issuer:, body: or date: "
                 "(or headline:, source:, content:, issued:)"
             )
+    if _QUESTION_MARK.search(text):
+        # A `?` that starts or ends a word is a question's punctuation ("What is information science?"),
+        # not a wildcard: as one, `science?` would miss "science" itself. Inside a word it is one (kata?b).
+        text = _QUESTION_MARK.sub("", text)
+        outside_quotes = re.sub(r'"[^"]*"', " ", text)
     leading = _LEADING_WILDCARD.search(outside_quotes)
     if leading:
         raise _wildcard_error(leading.group(1))
