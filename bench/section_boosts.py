@@ -1,24 +1,26 @@
 """Weighing the title and issuer boosts on the domain set without rebuilding the corpus index each time.
 
-    python bench/section_boosts.py [--index /work/cache/corpus-index-main] [--shared ../shared]
+    python bench/section_boosts.py [--index /work/cache/corpus-index-main] [--shared ../shared] [--json OUT]
 
 The boosts are index-time weights of one BM25F field (schema.py), so trying one the plain way costs a
 full build. But a release's BM25F score is a function of each query word's frequency in its title,
 issuer, date words and body, its length and the collection statistics, and none of these depend on the
-boosts: this script reads the candidate releases of each need of `bench/domain/` from the index (every
-release holding enough of the query's words in the index: with the issuer left out of the text field
-(schema 7), a release holding a word only in its issuer is not a candidate, so issuer boosts above 0 are
-judged on the candidates the index gives), counts each query word in each section of the stored text with the index's analyzer,
-and ranks them under every (title, issuer, K1, B) of a grid: the engine's reading (how many words must
+boosts. So this script reads the candidate releases of each need of `bench/domain/` from the index,
+counts each query word in each section of their stored text with the index's analyzer, and ranks them
+under every (title, issuer, K1, B) of a grid as the engine would: its reading (how many words must
 match; a word held only in the issuer does not count when the issuer's boost is 0), its scores, its
 order of ties and its collapsing of re-issues. The top 10s are scored as `bench/domain.py` scores them.
-The chosen configuration is then built for real and measured with `bench/domain.py` (BENCHMARKS.md).
+Candidates are the releases holding enough of the query's words in the index: with the issuer left out of
+the text field (schema 7), a release holding a word only in its issuer is not one, so issuer boosts above
+0 are judged on the candidates the index gives. The chosen configuration is then built for real and
+measured with `bench/domain.py` (BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -141,6 +143,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     ap.add_argument("--index", type=Path, default=Path("/work/cache/corpus-index-main"))
     ap.add_argument("--shared", type=Path, default=default_shared())
     ap.add_argument("--unjudged", type=Path, help="write the unjudged (need, release) pairs of the top 10s")
+    ap.add_argument("--json", type=Path, help="also write the table as JSON (bench/relevance_cv.py --domain)")
     args = ap.parse_args(list(argv) if argv is not None else None)
     needs = read_needs(NEEDS_FILE)
     judgments = read_judgments(JUDGMENTS_FILE, needs)
@@ -179,6 +182,12 @@ def main(argv: Iterable[str] | None = None) -> int:
                 ndcgs.append(scores.ndcg)
         results.append((sum(ndcgs) / len(ndcgs), unjudged, config))
     results.sort(reverse=True)
+    if args.json:
+        rows = [
+            {"title": t, "issuer": i, "k1": k, "b": b, "ndcg": n, "unjudged": u}
+            for n, u, (t, i, k, b) in results
+        ]
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
     print("| title | issuer | K1 | B | nDCG@10 | unjudged in top 10s |")
     print("|---:|---:|---:|---:|---:|---:|")
     for ndcg_mean, unjudged, (title, issuer, k1, b) in results:

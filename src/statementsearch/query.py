@@ -213,7 +213,8 @@ def make_parser(schema: Any) -> qparser.QueryParser:
 
 _FIELD_PREFIX = re.compile(r'(?<![\w"])([A-Za-z_][\w]*):(?=[^\s/])')
 _LEADING_WILDCARD = re.compile(r"(?:^|(?<=[\s(:\"-]))([*?]+\w[^\s)]*)")
-_QUESTION_MARK = re.compile(r"(?<=\w)\?+(?=[\s)\"',.;:]|$)|(?:^|(?<=[\s(\"]))\?+(?=\w)")
+_QUESTION_MARK = re.compile(r"(?<!\w)\?|\?(?!\w)")
+"""A `?` without a letter or digit on both sides: a question mark, not a wildcard."""
 _LONE_WILDCARD = re.compile(r"(?:^|(?<=\s))[*?]+(?=\s|$)")
 
 
@@ -268,8 +269,9 @@ def _prepare(text: str) -> tuple[str, tuple[str, ...]]:
                 "(or headline:, source:, content:, issued:)"
             )
     if _QUESTION_MARK.search(text):
-        # A `?` that starts or ends a word is a question's punctuation ("What is information science?"),
-        # not a wildcard: as one, `science?` would miss "science" itself. Inside a word it is one (kata?b).
+        # A `?` that is not inside a word is a question's punctuation ("What is information science?",
+        # "(MEDLARS)?"), not a wildcard: as one, `science?` would miss "science" itself, and a lone `?`
+        # would refuse the whole question. Inside a word it is one (kata?b).
         text = _QUESTION_MARK.sub("", text)
         outside_quotes = re.sub(r'"[^"]*"', " ", text)
     leading = _LEADING_WILDCARD.search(outside_quotes)
