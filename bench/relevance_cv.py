@@ -42,7 +42,7 @@ from statementsearch import StatementIndex, schema
 from statementsearch.errors import QueryError
 from statementsearch.ranking import Ranker
 from statementsearch.scoring import Params, Weighting
-from statementsearch.searching import Columns, Matching
+from statementsearch.searching import Columns, Matching, relaxed
 
 VARIANTS = ("base", "notitle", "cut30", "rare", "upper", "stopwrap")
 MEASURES = {"MAP": AP, "nDCG@10": nDCG @ 10}
@@ -197,11 +197,14 @@ class Ours:
             self.indexes[title_boost] = ix
         return self.indexes[title_boost]
 
-    def run(self, config: Config, queries: list[tuple[str, str]]) -> dict[str, list[tuple[str, float]]]:
+    def run(
+        self, config: Config, queries: list[tuple[str, str]], strict: bool = False, relax: bool = True
+    ) -> dict[str, list[tuple[str, float]]]:
         """Each query's ranked list as `batch` makes it (`search(..., fill=True)`: the same reading,
         ranker and order), without building hits: ids come from the id column. `fill` ranks the
         loosest reading (`searching.filled` takes the matches alone only when that gives the same
-        list): ranked here directly, at half the cost. Queries are read once per index."""
+        list): ranked here directly, at half the cost. Queries are read once per index. `strict`: the
+        matches only, as `search` lists them (relaxed when nothing matches, unless not `relax`)."""
         title_boost, k1, b = config
         ix = self.index(title_boost)
         readings = self.readings.setdefault(title_boost, {})
@@ -218,8 +221,11 @@ class Ours:
                 if matching is None:
                     runs[qid] = []
                     continue
-                loose = Matching(searcher, matching.reading.loosest(), matching.allowed, columns, ranker)
-                runs[qid] = [(columns.value("id", d), score) for d, score in loose.top(DEPTH)]
+                reading = matching.reading if strict else matching.reading.loosest()
+                ranked = Matching(searcher, reading, matching.allowed, columns, ranker)
+                if strict and relax and not ranked.any():
+                    ranked = relaxed(ranked, lambda word: False) or ranked
+                runs[qid] = [(columns.value("id", d), score) for d, score in ranked.top(DEPTH)]
         finally:
             searcher.close()
         return runs
@@ -408,8 +414,15 @@ def main(argv: Iterable[str] | None = None) -> int:
     ap.add_argument("--config", default=f"{schema.TITLE_BOOST},{schema.BM25_K1},{schema.BM25_B}")
     ap.add_argument("--report", type=Path, help="print the tables of a saved --out file again (no run)")
     ap.add_argument("--domain", type=Path, help="bench/section_boosts.py --json output: the tie-breaker")
+    ap.add_argument(
+        "--strict", action="store_true", help="--config's ratios, filled lists beside the matches only"
+    )
     args = ap.parse_args(list(argv) if argv is not None else None)
     domain = _domain(args.domain) if args.domain else None
+    if args.strict:
+        boost, k1, b = (float(x) for x in args.config.split(","))
+        strict_beside_filled(args.shared, (boost, k1, b))
+        return 0
     if args.report:
         print_tables(report(rescore(json.loads(args.report.read_text())), domain))
         return 0
@@ -436,6 +449,27 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     print_tables(summary)
     return 0
+
+
+def strict_beside_filled(shared: Path, config: Config) -> None:
+    """Ratios to the reference of the filled lists (`batch`) and of the matches only (`search`)."""
+    print(
+        "| collection/variant | filled (batch) MAP / nDCG@10 | matches only (search) MAP / nDCG@10 "
+        "| matches only, never relaxed |"
+    )
+    print("|---|---|---|---|")
+    for name in COLLECTIONS:
+        docs, queries, qrels = load(shared, name)
+        for variant, (vdocs, vqueries) in variants(docs, queries).items():
+            reference = bar(name, variant, measure(qrels, reference_run(vdocs, vqueries)))
+            with tempfile.TemporaryDirectory() as tmp:
+                ours = Ours(vdocs, Path(tmp))
+                filled = ratios(measure(qrels, ours.run(config, vqueries)), reference)
+                strict = ratios(measure(qrels, ours.run(config, vqueries, strict=True)), reference)
+                bare = ratios(measure(qrels, ours.run(config, vqueries, strict=True, relax=False)), reference)
+                ours.close()
+            cells = [f"{r['MAP']:.3f} / {r['nDCG@10']:.3f}" for r in (filled, strict, bare)]
+            print(f"| {name}/{variant} | {' | '.join(cells)} |", flush=True)
 
 
 def _domain(path: Path) -> dict[Config, float]:
