@@ -350,24 +350,8 @@ class StatementIndex:
 
                 suggestion = suggest(query, reader)
                 phrase = phrase_suggestion(matching, [h[0] for h in results[:limit]])
-        reading = matching.reading
-        return SearchResult(
-            query=query,
-            total=counts.results,
-            hits=hits,
-            issuers=counts.issuers,
-            suggestion=suggestion,
-            seconds=time.perf_counter() - started,
-            offset=offset,
-            limit=limit,
-            releases=counts.releases,
-            words=reading.typed,
-            min_words=reading.min_words,
-            reading=reading.description,
-            relaxed=reading.relaxed,
-            phrase=phrase,
-            notes=reading.notes,
-        )
+        page = Page(query, offset, limit, started)
+        return page.result(matching.reading, hits, counts, suggestion, phrase)
 
     def _matching(
         self,
@@ -477,8 +461,6 @@ class StatementIndex:
 
     def similar(self, release_id: str, *, limit: int = 10, collapse: bool = True) -> SearchResult:
         """Releases most like a given one (key terms of its title and body), without it and its duplicates."""
-        from whoosh.query import Term
-
         started = time.perf_counter()
         limit = _check_paging(limit, 0)
         with self._searcher() as lease:
@@ -486,19 +468,10 @@ class StatementIndex:
             docnum = searcher.document_number(id=release_id)
             if docnum is None:
                 raise ReleaseNotFoundError(f"no release with id {release_id!r}")
-            stored = searcher.stored_fields(docnum)
-            text = f"{stored.get('title', '')}\n{stored.get('body', '')}"
-            field = schema_mod.DEFAULT_FIELD
-            terms = [word for word, _ in searcher.key_terms_from_text(field, text, numterms=SIMILAR_TERMS)]
-            if not terms:
+            reading = similar_reading(searcher, searcher.stored_fields(docnum))
+            if reading is None:
                 return SearchResult(query=f"similar:{release_id}", total=0, hits=())
-            reading = Reading(
-                text=" ".join(terms),
-                words=tuple(Term(field, t) for t in terms),
-                typed=tuple(terms),
-                min_words=1,
-                excluded=(Term("id", release_id), Term("group", stored.get("group") or release_id)),
-            )
+            terms = list(reading.typed)
             matching = lease.matching(reading, None)
             results = run(matching, "relevance", limit, collapse)
             matcher = TermMatcher(terms)
@@ -582,6 +555,63 @@ class StatementIndex:
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a search was asked for, to make its `SearchResult` (here and in a sharded index)."""
+
+    query: str
+    offset: int
+    limit: int
+    started: float
+
+    def result(
+        self,
+        reading: Reading,
+        hits: tuple[Hit, ...],
+        counts: Counts,
+        suggestion: str | None,
+        phrase: str | None,
+    ) -> SearchResult:
+        return SearchResult(
+            query=self.query,
+            total=counts.results,
+            hits=hits,
+            issuers=counts.issuers,
+            suggestion=suggestion,
+            seconds=time.perf_counter() - self.started,
+            offset=self.offset,
+            limit=self.limit,
+            releases=counts.releases,
+            words=reading.typed,
+            min_words=reading.min_words,
+            reading=reading.description,
+            relaxed=reading.relaxed,
+            phrase=phrase,
+            notes=reading.notes,
+        )
+
+
+def similar_reading(searcher: Any, stored: dict[str, Any]) -> Reading | None:
+    """The reading that finds releases like the one whose stored fields these are: the key terms of its
+    title and body (by the collection statistics of `searcher`), without it and its group. None when
+    it has no key term."""
+    from whoosh.query import Term
+
+    release_id = stored["id"]
+    text = f"{stored.get('title', '')}\n{stored.get('body', '')}"
+    field = schema_mod.DEFAULT_FIELD
+    terms = [word for word, _ in searcher.key_terms_from_text(field, text, numterms=SIMILAR_TERMS)]
+    if not terms:
+        return None
+    return Reading(
+        text=" ".join(terms),
+        words=tuple(Term(field, t) for t in terms),
+        typed=tuple(terms),
+        min_words=1,
+        excluded=(Term("id", release_id), Term("group", stored.get("group") or release_id)),
+    )
 
 
 def _open_whoosh(folder: Path) -> Any:

@@ -80,8 +80,23 @@ class Columns:
 
     def key(self, docnum: int) -> tuple[int, str]:
         """The stable order of releases that tie: earliest issued first (undated last), then by id."""
-        day = self.date(docnum)
-        return (_UNDATED if day is None else day, self.value("id", docnum))
+        return stable_key(self.date(docnum), self.value("id", docnum))
+
+
+def stable_key(day: int | None, release_id: str) -> tuple[int, str]:
+    """`Columns.key` of a release with this date (as stored; None: undated) and id."""
+    return (_UNDATED if day is None else day, release_id)
+
+
+def relevance_key(score: float, day: int | None, release_id: str) -> tuple[float, int, str]:
+    """The order of `Matching.top`: best first, ties in the stable order (a sharded index merges its
+    shards' hits by it)."""
+    return (-tied(score), *stable_key(day, release_id))
+
+
+def date_key(score: float, day: int | None, release_id: str, newest: bool) -> tuple[bool, int, float, str]:
+    """The order of `Matching.by_date`: by date (undated last), equal dates by score, then by id."""
+    return (day is None, (-1 if newest else 1) * (day or 0), -tied(score), release_id)
 
 
 @dataclass
@@ -144,11 +159,10 @@ class Matching:
             ranked = self.ranker.by_date(self.plan, k, self.allowed, newest)
         if ranked is None:
             ranked = [(d, s) for d, s in self._scored_matches().items()]
-        sign = -1 if newest else 1
+        columns = self.columns
 
-        def key(item: Ranked) -> tuple[int, int, float, str]:
-            day = self.columns.date(item[0])
-            return (day is None, sign * (day or 0), -tied(item[1]), self.columns.value("id", item[0]))
+        def key(item: Ranked) -> tuple[bool, int, float, str]:
+            return date_key(item[1], columns.date(item[0]), columns.value("id", item[0]), newest)
 
         return sorted(ranked, key=key)[:k]
 
