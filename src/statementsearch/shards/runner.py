@@ -97,6 +97,7 @@ class ClusterRunner:
                 f"--scheduler needs Dask distributed, which is not installed: {CLUSTER_EXTRA}"
             ) from None
         self.address = address
+        _probe(address)
         try:
             self._client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -176,6 +177,26 @@ class ClusterRunner:
     def close(self) -> None:
         self._actors.clear()
         self._client.close()
+
+
+def _probe(address: str) -> None:
+    """Fail at once when nothing listens at a tcp:// address (Dask itself retries until its timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp":
+        return
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: give it as tcp://HOST:PORT")
+    try:
+        socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {_reason(exc)}") from None
 
 
 def _reason(exc: BaseException) -> str:
