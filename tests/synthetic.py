@@ -36,22 +36,172 @@ PHRASES = [
     "armed forces",
     "energy policy",
 ]
-STEMMED = ["attack", "attacks", "attacked", "attacking", "secure", "security", "securing", "fund", "funding", "funded"]
-COMMON = (
-    "the of and to in a for on that with by is was as at from this be are have will which their has it "
-    "an its said also were new more our they not but all been who would one than other can after"
-).split()
-TOPICAL = (
-    "grant committee senator bill veterans water highway farmers clinic museum library airport tunnel "
-    "police housing wetland forest coast canal levee park trail transit ferry port wharf mine plant "
-    "factory college campus laboratory station depot district court prison army navy guard soldiers "
-    "insurgents province kandahar helmand kabul patrol convoy militants weapons cache explosives "
-    "hurricane flood katrina rita relief recovery reconstruction contractors budget appropriations "
-    "medicare medicaid pension refinery pipeline nuclear uranium sanctions embassy ambassador treaty "
-    "senate hearing testimony amendment resolution taxpayers deficit surplus scholarship education "
-    "teachers students hospital nurses vaccine influenza pandemic wildfire drought irrigation salmon "
-    "fisheries shipyard submarine aircraft helicopter drone missile radar satellite cyber network"
-).split()
+STEMMED = [
+    "attack",
+    "attacks",
+    "attacked",
+    "attacking",
+    "secure",
+    "security",
+    "securing",
+    "fund",
+    "funding",
+    "funded",
+]
+COMMON = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "a",
+    "for",
+    "on",
+    "that",
+    "with",
+    "by",
+    "is",
+    "was",
+    "as",
+    "at",
+    "from",
+    "this",
+    "be",
+    "are",
+    "have",
+    "will",
+    "which",
+    "their",
+    "has",
+    "it",
+    "an",
+    "its",
+    "said",
+    "also",
+    "were",
+    "new",
+    "more",
+    "our",
+    "they",
+    "not",
+    "but",
+    "all",
+    "been",
+    "who",
+    "would",
+    "one",
+    "than",
+    "other",
+    "can",
+    "after",
+]
+TOPICAL = [
+    "grant",
+    "committee",
+    "senator",
+    "bill",
+    "veterans",
+    "water",
+    "highway",
+    "farmers",
+    "clinic",
+    "museum",
+    "library",
+    "airport",
+    "tunnel",
+    "police",
+    "housing",
+    "wetland",
+    "forest",
+    "coast",
+    "canal",
+    "levee",
+    "park",
+    "trail",
+    "transit",
+    "ferry",
+    "port",
+    "wharf",
+    "mine",
+    "plant",
+    "factory",
+    "college",
+    "campus",
+    "laboratory",
+    "station",
+    "depot",
+    "district",
+    "court",
+    "prison",
+    "army",
+    "navy",
+    "guard",
+    "soldiers",
+    "insurgents",
+    "province",
+    "kandahar",
+    "helmand",
+    "kabul",
+    "patrol",
+    "convoy",
+    "militants",
+    "weapons",
+    "cache",
+    "explosives",
+    "hurricane",
+    "flood",
+    "katrina",
+    "rita",
+    "relief",
+    "recovery",
+    "reconstruction",
+    "contractors",
+    "budget",
+    "appropriations",
+    "medicare",
+    "medicaid",
+    "pension",
+    "refinery",
+    "pipeline",
+    "nuclear",
+    "uranium",
+    "sanctions",
+    "embassy",
+    "ambassador",
+    "treaty",
+    "senate",
+    "hearing",
+    "testimony",
+    "amendment",
+    "resolution",
+    "taxpayers",
+    "deficit",
+    "surplus",
+    "scholarship",
+    "education",
+    "teachers",
+    "students",
+    "hospital",
+    "nurses",
+    "vaccine",
+    "influenza",
+    "pandemic",
+    "wildfire",
+    "drought",
+    "irrigation",
+    "salmon",
+    "fisheries",
+    "shipyard",
+    "submarine",
+    "aircraft",
+    "helicopter",
+    "drone",
+    "missile",
+    "radar",
+    "satellite",
+    "cyber",
+    "network",
+]
 
 
 def _vocabulary(rng: random.Random) -> list[str]:
@@ -59,7 +209,8 @@ def _vocabulary(rng: random.Random) -> list[str]:
     letters = "bcdfghklmnprstvz"
     vowels = "aeiou"
     made = {
-        "".join(rng.choice(letters) + rng.choice(vowels) for _ in range(rng.randint(2, 4))) for _ in range(700)
+        "".join(rng.choice(letters) + rng.choice(vowels) for _ in range(rng.randint(2, 4)))
+        for _ in range(700)
     }
     return TOPICAL + STEMMED + sorted(made)
 
@@ -86,7 +237,11 @@ def synthetic_records(count: int, seed: int = 0) -> list[dict[str, Any]]:
     for n in range(count):
         if records and rng.random() < 0.12:
             original = rng.choice(records)
-            day = date.fromisoformat(original["date"]) + timedelta(days=rng.randint(0, 40)) if original["date"] else None
+            day = (
+                date.fromisoformat(original["date"]) + timedelta(days=rng.randint(0, 40))
+                if original["date"]
+                else None
+            )
             records.append(
                 {
                     **original,
@@ -112,7 +267,9 @@ def synthetic_records(count: int, seed: int = 0) -> list[dict[str, Any]]:
     return records
 
 
-def write_documents(folder: Path, records: list[dict[str, Any]], shares: tuple[float, ...] = (0.8, 0.15, 0.05)) -> Path:
+def write_documents(
+    folder: Path, records: list[dict[str, Any]], shares: tuple[float, ...] = (0.8, 0.15, 0.05)
+) -> Path:
     """The records as JSON Lines files in `folder`, most of them in the first (as the shared corpora are)."""
     folder.mkdir(parents=True, exist_ok=True)
     start = 0

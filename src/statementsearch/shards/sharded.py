@@ -643,6 +643,7 @@ class _Merged:
         self.found = found
         self.shards = len(found)
         self.depth = asked.depth
+        self.tallies = [f.tally for f in found if f.tally is not None]
         self._groups: dict[int, str] = {}
         self._merge()
 
@@ -686,9 +687,8 @@ class _Merged:
 
     def counts(self) -> Counts:
         total = Tally()
-        for found in self.found:
-            if found.tally is not None:
-                total.add(found.tally)
+        for counted in self.tallies:
+            total.add(counted)
         return total.counts(self.asked.collapse)
 
 
