@@ -169,8 +169,9 @@ def test_the_cases_cover_what_they_are_meant_to(synthetic_index: StatementIndex)
     assert any(r.offset >= 200 and r.hits for r in results)
 
 
-RAW = ["grant", "security veterans", '"homeland security"', "attack*", "kandahar OR helmand", "police -army",
-       "title:grant", "hurricane flood katrina relief recovery", "kandhar~2 convoy", "date:2006 police"]  # fmt: skip
+RAW = ["grant", "security veterans", '"homeland security"', "attack*", "kandahar OR helmand",
+       "police -army", "title:grant", "hurricane flood katrina relief recovery", "kandhar~2 convoy",
+       "date:2006 police"]  # fmt: skip
 
 
 @pytest.mark.parametrize("query", RAW)

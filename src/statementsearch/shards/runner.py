@@ -30,6 +30,12 @@ CONNECT_TIMEOUT = 20.0
 """Seconds to reach a scheduler before saying it cannot be reached."""
 WORKERS_TIMEOUT = 30.0
 """Seconds to wait for a scheduler to have a worker."""
+WORKERS_CHECK = 2.0
+"""Seconds between looks at the scheduler's list of workers."""
+DOWN_FOR = 60.0
+"""Seconds a worker whose actor failed gets no actor call (its work goes as tasks meanwhile)."""
+ACTOR_TIMEOUT = 30.0
+"""Seconds to start an actor on a worker before giving up on that worker."""
 CLUSTER_EXTRA = 'pip install "statementsearch[cluster]" (in a checkout: pip install -e ".[cluster]")'
 
 
@@ -110,33 +116,47 @@ class ClusterRunner:
                 f"the Dask scheduler at {address} has no worker after {WORKERS_TIMEOUT:.0f} s: {_reason(exc)}"
             ) from None
         self._actors: dict[str, tuple[Any, Any]] = {}  # worker address -> (actor's future, actor)
+        self._down: dict[str, float] = {}  # worker address -> when it was lost
+        self._live: list[str] = []
         self._checked = 0.0
 
     # -- requests
 
     def ask(self, requests: Sequence[Request]) -> list[Any]:
+        # Actor handles find their client as Dask's current one: this runner's (not a process default).
+        with self._client.as_current():
+            return self._ask(requests)
+
+    def _ask(self, requests: Sequence[Request]) -> list[Any]:
         workers = self._workers()
         placed: dict[str, list[int]] = {}
         for n, request in enumerate(requests):
-            worker = workers[request.scope.shard.number % len(workers)]
+            worker = workers[request.scope.shard.number % len(workers)] if workers else ""
             placed.setdefault(worker, []).append(n)
         calls = {
-            worker: self._actor(worker).answer([requests[n] for n in numbers])
-            for worker, numbers in placed.items()
+            worker: self._call(worker, [requests[n] for n in numbers]) for worker, numbers in placed.items()
         }
         answers: list[Any] = [None] * len(requests)
         for worker, call in calls.items():
             numbers = placed[worker]
-            try:
-                replies = call.result()
-            except (StatementSearchError, StaleShard, LookupError):
-                raise
-            except Exception:  # the worker is gone (or the actor with it): ask again as a plain task
-                self._actors.pop(worker, None)
+            replies = None
+            if call is not None:
+                try:
+                    replies = call.result()
+                except (StatementSearchError, StaleShard, LookupError):
+                    raise
+                except Exception:  # the worker is gone (or its actor with it)
+                    self._lost(worker)
+            if replies is None:  # ask again as a plain task: the scheduler runs it on a live worker
                 replies = self._as_task([requests[n] for n in numbers])
             for n, reply in zip(numbers, replies, strict=True):
                 answers[n] = reply
         return answers
+
+    def _call(self, worker: str, requests: list[Request]) -> Any:
+        """The actor call of `requests` on `worker` (its answer to come), or None when it has no actor."""
+        actor = self._actor(worker) if worker else None
+        return actor.answer(requests) if actor is not None else None
 
     def _as_task(self, requests: list[Request]) -> list[Any]:
         future = self._client.submit(answer_all, requests, pure=False)
@@ -144,35 +164,44 @@ class ClusterRunner:
         return result
 
     def _workers(self) -> list[str]:
-        """The workers to place shards on, sorted (so a shard goes to the same one while they stay)."""
+        """The workers to place shards on, sorted (a shard goes to the same one while they stay), less
+        those lost lately that the scheduler may not have noticed yet."""
         now = time.monotonic()
-        if not self._actors or now - self._checked > 2.0:
+        if now - self._checked > WORKERS_CHECK:
             self._checked = now
             live = set(self._client.scheduler_info().get("workers", {}))
+            self._down = {w: at for w, at in self._down.items() if w in live and now - at < DOWN_FOR}
             for gone in set(self._actors) - live:
                 self._actors.pop(gone, None)
             self._live = sorted(live)
-        if not self._live:
-            raise ClusterError(f"the Dask scheduler at {self.address} has no worker")
-        return self._live
+        return [worker for worker in self._live if worker not in self._down]
+
+    def _lost(self, worker: str) -> None:
+        self._actors.pop(worker, None)
+        self._down[worker] = time.monotonic()
+        self._checked = 0.0
 
     def _actor(self, worker: str) -> Any:
+        """The worker's actor, made on first use (None when it cannot be made: the worker is lost)."""
         found = self._actors.get(worker)
         if found is None:
             from .work import ShardServer
 
             future = self._client.submit(ShardServer, actor=True, workers=[worker], pure=False)
-            found = self._actors[worker] = (future, future.result())
+            try:
+                found = self._actors[worker] = (future, future.result(timeout=ACTOR_TIMEOUT))
+            except Exception:
+                future.cancel()
+                self._lost(worker)
+                return None
         return found[1]
 
     # -- tasks
 
     def run(self, function: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
-        from distributed import as_completed as dask_completed
-
-        futures = {self._client.submit(function, *call, pure=False): n for n, call in enumerate(calls)}
-        for future in dask_completed(futures):
-            yield futures[future], future.result()
+        futures = [self._client.submit(function, *call, pure=False) for call in calls]
+        for n, future in enumerate(futures):  # all run at once; results are taken in order
+            yield n, future.result()
 
     def close(self) -> None:
         self._actors.clear()
