@@ -156,7 +156,13 @@ class ClusterRunner:
     def _call(self, worker: str, requests: list[Request]) -> Any:
         """The actor call of `requests` on `worker` (its answer to come), or None when it has no actor."""
         actor = self._actor(worker) if worker else None
-        return actor.answer(requests) if actor is not None else None
+        if actor is None:
+            return None
+        try:
+            return actor.answer(requests)
+        except Exception:  # Dask already knows the actor's worker is lost
+            self._lost(worker)
+            return None
 
     def _as_task(self, requests: list[Request]) -> list[Any]:
         future = self._client.submit(answer_all, requests, pure=False)
