@@ -437,3 +437,28 @@ def test_shard_counts_are_checked(tmp_path: Path) -> None:
     with pytest.raises(IndexWriteError, match="other files"):
         ShardedIndex.create(tmp_path / "plain", shards=2)
     assert Counter(shard_of(f"id-{n}", 4) for n in range(4000)).most_common(1)[0][1] < 1100
+
+
+# ------------------------------------------------------------------------------------------ real text
+
+
+@pytest.mark.shared
+def test_corpus_sample_answers_as_one_index(corpus_records: Any, shared_dir: Path, tmp_path: Path) -> None:
+    """Real releases (500 from all corpora, in files of unequal size) and the public benchmark queries."""
+    from synthetic import write_documents
+
+    docs = write_documents(tmp_path / "documents", corpus_records(500, seed=5))
+    with (
+        StatementIndex.open(tmp_path / "one", create=True) as one,
+        ShardedIndex.create(tmp_path / "three", shards=3) as three,
+    ):
+        one.update(docs)
+        three.update(docs)
+        lines = (shared_dir / "queries" / "corpora-public.tsv").read_text(encoding="utf-8").splitlines()
+        queries = [line.split("\t", 1)[1] for line in lines[::6] if "\t" in line]
+        for query in queries:
+            for options in ({}, {"fill": True, "limit": 20}):
+                assert comparable(three.search(query, **options)) == comparable(
+                    one.search(query, **options)
+                ), query
+        assert three.stats().releases == one.stats().releases == 500
