@@ -138,8 +138,7 @@ class ShardedIndex:
         folder = Path(path)
         if create and not is_sharded(folder):
             return cls.create(folder, shards=shards, scheduler=scheduler, procs=procs)
-        layout_first = read_layout(folder)  # a clear error before connecting to any cluster
-        del layout_first
+        read_layout(folder)  # a clear error before connecting to any cluster
         return cls(folder, runner_for(scheduler, procs))
 
     @classmethod
