@@ -103,13 +103,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.fixture(scope="module")
 def cluster_index(
-    cluster: Cluster, synthetic_documents: Path, tmp_path_factory: pytest.TempPathFactory
+    cluster: Cluster, topical_documents: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ShardedIndex]:
     """A 3-shard index of the synthetic documents built by the cluster's workers, searched through it."""
     ix = ShardedIndex.create(
         tmp_path_factory.mktemp("cluster") / "index", shards=3, scheduler=cluster.address
     )
-    ix.update(synthetic_documents)
+    ix.update(topical_documents)
     yield ix
     ix.close()
 
@@ -121,27 +121,27 @@ def comparable(result: Any) -> dict[str, Any]:
 
 
 def test_the_cluster_builds_and_searches_as_one_index(
-    cluster: Cluster, cluster_index: ShardedIndex, synthetic_index: StatementIndex
+    cluster: Cluster, cluster_index: ShardedIndex, topical_index: StatementIndex
 ) -> None:
     for query in QUERIES:
         for options in ({}, {"sort": "newest", "offset": 10}, {"collapse": False, "fill": True, "limit": 30}):
-            expected = comparable(synthetic_index.search(query, **options))  # type: ignore[arg-type]
+            expected = comparable(topical_index.search(query, **options))  # type: ignore[arg-type]
             assert comparable(cluster_index.search(query, **options)) == expected, (query, options)  # type: ignore[arg-type]
-    assert cluster_index.timeline("kandahar OR helmand") == synthetic_index.timeline("kandahar OR helmand")
-    assert cluster_index.issuers() == synthetic_index.issuers()
+    assert cluster_index.timeline("kandahar OR helmand") == topical_index.timeline("kandahar OR helmand")
+    assert cluster_index.issuers() == topical_index.issuers()
     assert cluster_index.stats().releases == 600
-    assert comparable(cluster_index.similar("syn-00100")) == comparable(synthetic_index.similar("syn-00100"))
+    assert comparable(cluster_index.similar("syn-00100")) == comparable(topical_index.similar("syn-00100"))
     # The shards were opened by the workers, not only by this process.
     opened = cluster.client.run(lambda: sorted(__import__("statementsearch.shards.work").shards.work._shards))
     assert all(paths for paths in opened.values()) and len(opened) == 2
 
 
 def test_a_worker_killed_during_a_batch_costs_nothing_but_time(
-    cluster: Cluster, cluster_index: ShardedIndex, synthetic_index: StatementIndex, tmp_path: Path
+    cluster: Cluster, cluster_index: ShardedIndex, topical_index: StatementIndex, tmp_path: Path
 ) -> None:
     queries = tmp_path / "queries.tsv"
     queries.write_text("".join(f"q{n}\t{QUERIES[n % len(QUERIES)]}\n" for n in range(120)), encoding="utf-8")
-    expected = CliRunner().invoke(main, ["batch", str(queries), "--index", str(synthetic_index.path)])
+    expected = CliRunner().invoke(main, ["batch", str(queries), "--index", str(topical_index.path)])
     command = [sys.executable, "-m", "statementsearch", "batch", str(queries),
                "--index", str(cluster_index.path), "--scheduler", cluster.address]  # fmt: skip
     process = subprocess.Popen(
@@ -162,12 +162,12 @@ def test_a_worker_killed_during_a_batch_costs_nothing_but_time(
 
 
 def test_a_worker_killed_while_writing_a_shard_the_build_completes(
-    cluster: Cluster, synthetic_documents: Path, synthetic_index: StatementIndex, tmp_path: Path
+    cluster: Cluster, topical_documents: Path, topical_index: StatementIndex, tmp_path: Path
 ) -> None:
     """The worker that holds a shard's writer lock is killed; Dask runs its task again on the other."""
     index = tmp_path / "index"
     command = [sys.executable, "-m", "statementsearch", "index", "--shards", "3", "--index", str(index),
-               "--documents", str(synthetic_documents), "--scheduler", cluster.address]  # fmt: skip
+               "--documents", str(topical_documents), "--scheduler", cluster.address]  # fmt: skip
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
@@ -180,9 +180,9 @@ def test_a_worker_killed_while_writing_a_shard_the_build_completes(
         _stop(process)  # type: ignore[arg-type]
     assert process.returncode == 0, err.decode()
     with ShardedIndex.open(index) as built:
-        assert releases_of(built) == releases_of(synthetic_index)
+        assert releases_of(built) == releases_of(topical_index)
         assert comparable(built.search("grant veterans")) == comparable(
-            synthetic_index.search("grant veterans")
+            topical_index.search("grant veterans")
         )
     cluster.wait_for_two_workers()
 
@@ -202,10 +202,10 @@ def _writer_among(index: Path, workers: set[int], process: subprocess.Popen[byte
 
 
 def test_a_client_killed_during_a_build_leaves_shards_the_next_index_completes(
-    cluster: Cluster, synthetic_documents: Path, synthetic_index: StatementIndex, tmp_path: Path
+    cluster: Cluster, topical_documents: Path, topical_index: StatementIndex, tmp_path: Path
 ) -> None:
     index = tmp_path / "index"
-    where = ["--index", str(index), "--documents", str(synthetic_documents), "--scheduler", cluster.address]
+    where = ["--index", str(index), "--documents", str(topical_documents), "--scheduler", cluster.address]
     command = [sys.executable, "-m", "statementsearch", "index", "--shards", "3", *where]
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
@@ -226,7 +226,7 @@ def test_a_client_killed_during_a_build_leaves_shards_the_next_index_completes(
     )
     assert again.returncode == 0, again.stderr.decode()
     with ShardedIndex.open(index) as built:
-        assert releases_of(built) == releases_of(synthetic_index)
+        assert releases_of(built) == releases_of(topical_index)
 
 
 def releases_of(ix: StatementIndex | ShardedIndex) -> set[tuple[str, str]]:

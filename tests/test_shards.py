@@ -1,6 +1,6 @@
 """A sharded index answers exactly as one index of the same documents (shards/, searched locally).
 
-The same 600 made-up releases (tests/synthetic.py) are in one index and in a 3-shard one; about 100
+The same 600 made-up releases (tests/topical_releases.py) are in one index and in a 3-shard one; about 100
 searches over the whole query language, and every other reading command, must give the same answers:
 ids, order, scores, totals, issuer counts, near-duplicate groups (which span shards), suggestions,
 relaxed readings, filled lists, pages. Also: routing keeps shards balanced, updates and rebuilds,
@@ -32,7 +32,7 @@ from statementsearch import (
     StatementIndex,
 )
 from statementsearch.cli import main
-from statementsearch.searching import Columns, duplicates, run
+from statementsearch.searching import run
 from statementsearch.shards import ShardedIndex, open_index
 from statementsearch.shards.layout import is_sharded, read_layout, shard_of
 from statementsearch.shards.sharded import _Asked, _Merged
@@ -151,16 +151,16 @@ def comparable(result: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("query", "options"), CASES, ids=[f"{q} {o}" for q, o in CASES])
 def test_searches_answer_as_one_index(
-    synthetic_index: StatementIndex, sharded_index: ShardedIndex, query: str, options: dict[str, Any]
+    topical_index: StatementIndex, sharded_index: ShardedIndex, query: str, options: dict[str, Any]
 ) -> None:
-    one = synthetic_index.search(query, **options)
+    one = topical_index.search(query, **options)
     sharded = sharded_index.search(query, **options)
     assert comparable(sharded) == comparable(one)
 
 
-def test_the_cases_cover_what_they_are_meant_to(synthetic_index: StatementIndex) -> None:
+def test_the_cases_cover_what_they_are_meant_to(topical_index: StatementIndex) -> None:
     """Relaxed readings, suggestions, phrases offered, notes, duplicates and deep pages all occur."""
-    results = [synthetic_index.search(q, **o) for q, o in CASES]
+    results = [topical_index.search(q, **o) for q, o in CASES]
     assert sum(bool(r.relaxed) for r in results) >= 2
     assert sum(bool(r.suggestion) for r in results) >= 2
     assert sum(bool(r.notes) for r in results) >= 2
@@ -176,11 +176,11 @@ RAW = ["grant", "security veterans", '"homeland security"', "attack*", "kandahar
 
 @pytest.mark.parametrize("query", RAW)
 def test_scores_agree_to_six_decimals(
-    synthetic_index: StatementIndex, sharded_index: ShardedIndex, query: str
+    topical_index: StatementIndex, sharded_index: ShardedIndex, query: str
 ) -> None:
     """Hits show scores to 4 decimals: the rankings themselves agree to 6, in the same order."""
-    with synthetic_index._searcher() as lease:
-        matching = synthetic_index._matching(lease, query, None, None, None)
+    with topical_index._searcher() as lease:
+        matching = topical_index._matching(lease, query, None, None, None)
         one = [
             (matching.columns.value("id", d), round(s, 6)) for d, s in run(matching, "relevance", 60, False)
         ]
@@ -196,26 +196,18 @@ def test_scores_agree_to_six_decimals(
 
 
 def test_groups_span_shards_and_collapse_as_in_one_index(
-    synthetic_index: StatementIndex, sharded_index: ShardedIndex
+    topical_index: StatementIndex, sharded_index: ShardedIndex
 ) -> None:
     groups: dict[str, set[int]] = {}
-    with synthetic_index._searcher() as lease:
+    with topical_index._searcher() as lease:
         for stored in lease.searcher.all_stored_fields():
             groups.setdefault(stored["group"], set()).add(shard_of(stored["id"], 3))
     spanning = [group for group, shards in groups.items() if len(shards) > 1]
     assert spanning, "the synthetic corpus should have groups whose releases are in several shards"
     for group in spanning[:5]:
-        assert sharded_index.duplicates(group) == _duplicates(synthetic_index, group)
+        assert sharded_index.duplicates(group) == topical_index.duplicates(group)
         query = f"id:{group}"
-        assert comparable(sharded_index.search(query)) == comparable(synthetic_index.search(query))
-
-
-def _duplicates(ix: StatementIndex, release_id: str) -> Any:
-    with ix._searcher() as lease:
-        docnum = lease.searcher.document_number(id=release_id)
-        return duplicates(
-            lease.searcher, Columns(lease.searcher), docnum, lease.searcher.stored_fields(docnum)
-        )
+        assert comparable(sharded_index.search(query)) == comparable(topical_index.search(query))
 
 
 TIMELINES: list[tuple[str, dict[str, Any]]] = [
@@ -231,25 +223,25 @@ TIMELINES: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("query", "options"), TIMELINES)
 def test_timelines_answer_as_one_index(
-    synthetic_index: StatementIndex, sharded_index: ShardedIndex, query: str, options: dict[str, Any]
+    topical_index: StatementIndex, sharded_index: ShardedIndex, query: str, options: dict[str, Any]
 ) -> None:
-    expected = synthetic_index.timeline(query, **options)
+    expected = topical_index.timeline(query, **options)
     assert expected and sharded_index.timeline(query, **options) == expected
 
 
 def test_similar_show_issuers_and_stats_answer_as_one_index(
-    synthetic_index: StatementIndex, sharded_index: ShardedIndex
+    topical_index: StatementIndex, sharded_index: ShardedIndex
 ) -> None:
     for release_id in ("syn-00001", "syn-00100", "syn-00333", "syn-00599"):
         for collapse in (True, False):
-            one = synthetic_index.similar(release_id, limit=15, collapse=collapse)
+            one = topical_index.similar(release_id, limit=15, collapse=collapse)
             assert one.hits and comparable(
                 sharded_index.similar(release_id, limit=15, collapse=collapse)
             ) == comparable(one)
-        assert sharded_index.show(release_id) == synthetic_index.show(release_id)
-    assert sharded_index.issuers() == synthetic_index.issuers()
-    assert sharded_index.issuers("sen") == synthetic_index.issuers("sen")
-    one, sharded = synthetic_index.stats(top=20), sharded_index.stats(top=20)
+        assert sharded_index.show(release_id) == topical_index.show(release_id)
+    assert sharded_index.issuers() == topical_index.issuers()
+    assert sharded_index.issuers("sen") == topical_index.issuers("sen")
+    one, sharded = topical_index.stats(top=20), sharded_index.stats(top=20)
     for name in ("releases", "files", "issuers", "top_issuers", "first_date", "last_date", "unreadable"):
         assert getattr(sharded, name) == getattr(one, name), name
     assert sharded.segments >= 3 and sharded.size_bytes > 0
@@ -257,8 +249,10 @@ def test_similar_show_issuers_and_stats_answer_as_one_index(
         sharded_index.show("no-such-release")
     with pytest.raises(ReleaseNotFoundError):
         sharded_index.similar("no-such-release")
-    text = "A convoy left Kandahar."
-    assert [text[s:e] for s, e in sharded_index.highlights("kandahar convoy", text)] == ["convoy", "Kandahar"]
+    text = "A convoy left Kandahar, attacked twice."
+    spans = sharded_index.highlights("kandahar convoy attack*", text)
+    assert spans == topical_index.highlights("kandahar convoy attack*", text)
+    assert [text[s:e] for s, e in spans] == ["convoy", "Kandahar", "attacked"]
 
 
 def test_routing_keeps_shards_balanced_when_one_file_holds_most(sharded_index: ShardedIndex) -> None:
@@ -291,9 +285,9 @@ def edit_documents(docs: Path) -> None:
 
 
 @pytest.fixture
-def copies(synthetic_documents: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+def copies(topical_documents: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
     docs = tmp_path / "documents"
-    shutil.copytree(synthetic_documents, docs)
+    shutil.copytree(topical_documents, docs)
     return docs, tmp_path / "one", tmp_path / "sharded"
 
 
@@ -324,7 +318,7 @@ def test_an_update_reads_only_changes_and_answers_as_one_index(copies: tuple[Pat
 
 
 def test_a_rebuild_can_change_the_shard_count_and_replaces_the_old_shards(
-    copies: tuple[Path, Path, Path], synthetic_index: StatementIndex
+    copies: tuple[Path, Path, Path], topical_index: StatementIndex
 ) -> None:
     docs, _one, path = copies
     with ShardedIndex.create(path, shards=3) as sharded:
@@ -336,12 +330,12 @@ def test_a_rebuild_can_change_the_shard_count_and_replaces_the_old_shards(
         assert summary.rebuilt and sharded.shards == 2 and not old.exists()
         for query, options in CASES[::9]:
             assert comparable(sharded.search(query, **options)) == comparable(
-                synthetic_index.search(query, **options)
+                topical_index.search(query, **options)
             )
 
 
 def test_cli_builds_updates_and_searches_a_sharded_index(
-    copies: tuple[Path, Path, Path], synthetic_index: StatementIndex
+    copies: tuple[Path, Path, Path], topical_index: StatementIndex
 ) -> None:
     docs, _one, path = copies
     runner = CliRunner()
@@ -352,20 +346,20 @@ def test_cli_builds_updates_and_searches_a_sharded_index(
     again = runner.invoke(main, ["index", *where])
     assert again.exit_code == 0 and "0 releases written" in again.output
     found = runner.invoke(main, ["search", "kandahar", "OR", "helmand", "--json", *where])
-    expected = [hit.to_dict() for hit in synthetic_index.search("kandahar OR helmand").hits]
+    expected = [hit.to_dict() for hit in topical_index.search("kandahar OR helmand").hits]
     assert [json.loads(line) for line in found.stdout.splitlines()] == expected
     refused = runner.invoke(main, ["index", "--shards", "2", *where])
     assert refused.exit_code == 2 and "--rebuild" in refused.stderr
     shown = runner.invoke(main, ["show", "syn-00042", "--json", *where])
-    assert json.loads(shown.stdout) == synthetic_index.show("syn-00042").to_dict()
+    assert json.loads(shown.stdout) == topical_index.show("syn-00042").to_dict()
 
 
 def test_open_index_opens_either_kind_and_statementindex_refuses_a_sharded_one(
-    sharded_index: ShardedIndex, synthetic_index: StatementIndex
+    sharded_index: ShardedIndex, topical_index: StatementIndex
 ) -> None:
     with open_index(sharded_index.path) as ix:
         assert isinstance(ix, ShardedIndex)
-    with open_index(synthetic_index.path) as ix:
+    with open_index(topical_index.path) as ix:
         assert isinstance(ix, StatementIndex)
     with pytest.raises(IndexMissingError, match="sharded"):
         StatementIndex.open(sharded_index.path)
@@ -375,7 +369,7 @@ def test_open_index_opens_either_kind_and_statementindex_refuses_a_sharded_one(
 
 
 def test_build_killed_between_shard_commits_is_completed_by_the_next_index(
-    copies: tuple[Path, Path, Path], synthetic_index: StatementIndex
+    copies: tuple[Path, Path, Path], topical_index: StatementIndex
 ) -> None:
     """Kill -9 once the first shard has committed (the others not yet): the shards disagree; the next
     plain `statementsearch index` brings every one of them to the documents."""
@@ -398,10 +392,10 @@ def test_build_killed_between_shard_commits_is_completed_by_the_next_index(
     with ShardedIndex.open(path) as killed:
         assert 0 < killed.stats().releases < 600  # shard 0 committed, the others did not
         killed.update(docs)
-        assert releases_of(killed) == releases_of(synthetic_index)
+        assert releases_of(killed) == releases_of(topical_index)
         # (Scores may differ from a fresh build's: the rewritten shard counts its deleted releases
         # until they are merged away, as one index does.)
-        expected = {hit.id for hit in synthetic_index.search("grant veterans", limit=1000).hits}
+        expected = {hit.id for hit in topical_index.search("grant veterans", limit=1000).hits}
         assert {hit.id for hit in killed.search("grant veterans", limit=1000).hits} == expected
 
 
@@ -445,7 +439,7 @@ def test_shard_counts_are_checked(tmp_path: Path) -> None:
 @pytest.mark.shared
 def test_corpus_sample_answers_as_one_index(corpus_records: Any, shared_dir: Path, tmp_path: Path) -> None:
     """Real releases (500 from all corpora, in files of unequal size) and the public benchmark queries."""
-    from synthetic import write_documents
+    from topical_releases import write_documents
 
     docs = write_documents(tmp_path / "documents", corpus_records(500, seed=5))
     with (

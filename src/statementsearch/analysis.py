@@ -85,22 +85,28 @@ def term_for(word: str) -> str | None:
     return term
 
 
+def _lowered_whole(text: str) -> str | None:
+    """The text lowercased in one go when that lowercases each of its words as Whoosh does (one word at a
+    time), else None. Two things differ: a character that expands ("İ" -> "i̇") moves every offset after
+    it, and a capital sigma ends a word as "ς" when lowercased alone but may become "σ" in context
+    ("ΑΣ'Α"). Neither occurs in most text, which is lowercased at C speed."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) and "Σ" not in text else None
+
+
 def words(text: str) -> list[str]:
     """The lowercased words of a text, before stop words and stemming (used for spelling)."""
-    lowered = text.lower()
-    if len(lowered) == len(text):
+    lowered = _lowered_whole(text)
+    if lowered is not None:
         return TOKEN_PATTERN.findall(lowered)
     return [word for word, _, _ in word_spans(text)]
 
 
 def word_spans(text: str) -> Iterator[tuple[str, int, int]]:
-    """Each lowercased word with its [start, end) offsets in `text`.
-
-    Lowercasing a whole text keeps offsets unless a character expands ("İ" -> "i̇"); only then are words
-    matched in the original and lowercased one by one, so offsets always point into `text`.
-    """
-    lowered = text.lower()
-    if len(lowered) == len(text):
+    """Each lowercased word with its [start, end) offsets in `text` (words lowercased one by one where
+    lowercasing the whole text would give other words or offsets: see `_lowered_whole`)."""
+    lowered = _lowered_whole(text)
+    if lowered is not None:
         for match in TOKEN_PATTERN.finditer(lowered):
             yield match.group(), match.start(), match.end()
     else:

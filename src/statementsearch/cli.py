@@ -20,10 +20,8 @@ import click
 
 if TYPE_CHECKING:
     from .index import StatementIndex
-    from .shards import ShardedIndex
-
-    AnyIndex = StatementIndex | ShardedIndex
     from .models import Hit, SearchResult, UpdateSummary
+    from .shards import AnyIndex, ShardedIndex
 
 PROG = "statementsearch"
 
@@ -475,7 +473,17 @@ def _summary(result: SearchResult, all_issuers: bool = False) -> str:
 
 
 def _relaxed_line(result: SearchResult) -> str:
-    return f"no release has all the words; showing releases without: {', '.join(result.relaxed)}"
+    """What a relaxed query dropped: the words no hit holds, or how many words the hits hold now."""
+    from .query import min_words_for
+
+    count = len(result.words)
+    wanted = min_words_for(count)
+    missing = ", ".join(result.relaxed)
+    lacked = "all the words" if wanted == count else f"{wanted} of the {count} words"
+    if len(result.relaxed) == count - result.min_words:  # every hit lacks exactly these
+        return f"no release has {lacked}; showing releases without: {missing}"
+    held = result.min_words
+    return f"no release has {lacked}; showing releases with {held} of them (each lacks some of: {missing})"
 
 
 def _search_notices(result: SearchResult) -> None:
@@ -673,9 +681,52 @@ def watch(wait: float, verbose: bool, index: str, documents: str) -> None:
         click.echo(f"{PROG}: watching {locations.documents} (Ctrl-C stops)", err=True)
         try:
             with ix:
-                ix.watch(locations.documents, on_update=report)
+                ix.watch(locations.documents, on_update=report, wait=wait)
         except KeyboardInterrupt:
             click.echo(f"{PROG}: stopped; the index is up to date as of the last update", err=True)
+    sys.exit(0)
+
+
+WEB_EXTRA = 'pip install "statementsearch[web]" (in a checkout: pip install -e ".[web]")'
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free port."
+)
+@click.option("--watch", "keep_current", is_flag=True, help="Keep the index current as documents change.")
+@location_options
+def serve(host: str, port: int, keep_current: bool, index: str, documents: str) -> None:
+    """Serve a search page and a JSON API on http://HOST:PORT/ (Ctrl-C stops)."""
+    try:
+        from .web.server import LOCAL_HOSTS, listen
+        from .web.server import serve as run_server
+    except ImportError as exc:
+        package = (exc.name or "a package").split(".")[0]
+        _fail(f"serve needs the web extra ({package} is not installed): {WEB_EXTRA}")
+    locations = Locations(index, documents)
+    if keep_current and not locations.documents.is_dir():
+        _fail(f"documents folder {locations.documents} does not exist or is not a folder")
+    if host not in LOCAL_HOSTS:
+        click.echo(
+            f"{PROG}: warning: serving on {host}: the page has no authentication, anyone who can reach "
+            "this address can read every release in the index",
+            err=True,
+        )
+    with _user_errors():
+        ix = open_index(locations)
+    with ix:
+        try:
+            sock = listen(host, port)
+        except OSError as exc:
+            _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        run_server(
+            ix,
+            sock,
+            say=lambda message: click.echo(f"{PROG}: {message}", err=True),
+            documents=locations.documents if keep_current else None,
+        )
     sys.exit(0)
 
 

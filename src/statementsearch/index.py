@@ -31,6 +31,7 @@ from .errors import (
 )
 from .highlight import Snippet, TermMatcher, make_snippet
 from .models import (
+    Duplicate,
     Hit,
     IndexStats,
     IssuerCount,
@@ -242,11 +243,14 @@ class StatementIndex:
         *,
         on_update: Callable[[UpdateSummary], None] | None = None,
         stop: threading.Event | None = None,
+        wait: float = 30.0,
     ) -> UpdateSummary:
-        """Update now, then keep the index current as files change, until `stop` is set or Ctrl-C."""
+        """Update now, then keep the index current as files change, until `stop` is set or Ctrl-C.
+
+        `wait` is how long each update waits for another writer's lock."""
         from .watch import watch
 
-        return watch(self, Path(documents), on_update=on_update, stop=stop)
+        return watch(self, Path(documents), on_update=on_update, stop=stop, wait=wait)
 
     # ------------------------------------------------------------------------------------- searchers
 
@@ -259,6 +263,8 @@ class StatementIndex:
         across its queries and replaced when a writer has committed a new generation. `statistics`
         (a shard's: those of all shards) are what it scores with; other statistics, another searcher.
         """
+        if self._closed:  # this thread's lease, if any, holds a closed searcher
+            raise IndexMissingError(f"index at {self.path} has been closed")
         lease: _Lease | None = getattr(self._local, "lease", None)
         if lease is None or (
             lease.users == 0
@@ -285,15 +291,7 @@ class StatementIndex:
         return lease
 
     def _open_searcher(self, statistics: Statistics | None = None) -> Any:
-        # A commit in another process may delete the files of the generation we are opening; retry.
-        for attempt in range(OPEN_ATTEMPTS):
-            try:
-                return self._ix.searcher(weighting=Weighting(statistics=statistics))
-            except OSError:
-                if attempt == OPEN_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return _retried(lambda: self._ix.searcher(weighting=Weighting(statistics=statistics)), self.path)
 
     @staticmethod
     def _issuers(lease: _Lease) -> list[str]:
@@ -339,10 +337,10 @@ class StatementIndex:
         with self._searcher() as lease:
             reader = lease.searcher.reader()
             matching = self._matching(lease, query, issuer, since, until)
-            if not matching.top(1):
+            if not matching.any():
                 matching = relaxed(matching, lambda word: _has_correction(reader, word)) or matching
             results = run(matching, sort, offset + limit, collapse, fill)[offset:]
-            hits = self._hits(lease, matching, results, offset, collapse, snippets)
+            hits = self._hits(lease, matching, results, offset, collapse, snippets, fill)
             counts = count_matches(matching, collapse) if facets else Counts(len(hits), len(hits), ())
             suggestion = phrase = None
             if suggestions:
@@ -389,11 +387,13 @@ class StatementIndex:
         offset: int,
         collapse: bool,
         snippets: bool,
+        fill: bool,
     ) -> tuple[Hit, ...]:
         reading = matching.reading
         matcher = TermMatcher(highlight_terms(reading)) if snippets else None
-        loose = [docnum for docnum, _ in results]
-        lacking = missing_words(matching, loose) if reading.words else {}
+        # A hit may lack words only in a relaxed reading, a filled list or a long query's.
+        may_lack = reading.relaxed or fill or reading.min_words < len(reading.words)
+        lacking = missing_words(matching, [docnum for docnum, _ in results]) if may_lack else {}
         return tuple(
             self._hit(lease, h, rank, matcher, collapse, lacking.get(h[0], ()))
             for rank, h in enumerate(results, start=offset + 1)
@@ -452,7 +452,7 @@ class StatementIndex:
         with self._searcher() as lease:
             reader = lease.searcher.reader()
             matching = self._matching(lease, query, issuer, since, until)
-            if not matching.top(1):
+            if not matching.any():
                 matching = relaxed(matching, lambda word: _has_correction(reader, word)) or matching
             dates = matching_dates(matching)
         first = since_date(since) if since is not None else None
@@ -518,6 +518,25 @@ class StatementIndex:
         from .indexer import release_from_stored
 
         return release_from_stored(stored)
+
+    def duplicates(self, release_id: str) -> tuple[Duplicate, ...]:
+        """The other releases of this release's near-duplicate group (re-issues), oldest document first."""
+        with self._searcher() as lease:
+            searcher = lease.searcher
+            docnum = searcher.document_number(id=release_id)
+            if docnum is None:
+                raise ReleaseNotFoundError(f"no release with id {release_id!r}")
+            columns = lease.columns or Columns(searcher)
+            return duplicates(searcher, columns, docnum, searcher.stored_fields(docnum))
+
+    def highlights(self, query: str, text: str) -> tuple[tuple[int, int], ...]:
+        """[start, end) spans of the words of `text` that the query matches, as a hit's `highlights`.
+
+        For marking a query's words in a whole release (`show` gives the text, this where to mark it).
+        """
+        with self._searcher() as lease:
+            reading = parse_query(query, self._parser, lease.searcher.reader())
+            return tuple(TermMatcher(highlight_terms(reading)).spans(text))
 
     def stats(self, top: int = 10) -> IndexStats:
         """Counts and ranges that describe the index."""
@@ -615,11 +634,16 @@ def similar_reading(searcher: Any, stored: dict[str, Any]) -> Reading | None:
 
 
 def _open_whoosh(folder: Path) -> Any:
-    """Open the Whoosh index; a commit by another process at that instant may delete the files of the
-    generation being opened, so a failure is retried before it is called damage."""
+    return _retried(lambda: _whoosh_index().open_dir(str(folder)), folder)
+
+
+def _retried(open_it: Callable[[], Any], folder: Path) -> Any:
+    """Open the Whoosh index or a searcher on it (its segment files); a commit by another process at that
+    instant may delete the files of the generation being opened, so a failure is retried before it is
+    called damage."""
     for attempt in range(OPEN_ATTEMPTS):
         try:
-            return _whoosh_index().open_dir(str(folder))
+            return open_it()
         except Exception as exc:  # Whoosh raises many kinds on a damaged index
             if attempt == OPEN_ATTEMPTS - 1:
                 raise IndexCorruptError(

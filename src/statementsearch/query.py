@@ -333,7 +333,7 @@ def _read(text: str, parsed: Any, notes: tuple[str, ...]) -> Reading:
                 if isinstance(sub, wq.Not):
                     excluded.append(sub.query)
                 else:
-                    required.append(sub)
+                    required.extend(_boosted([sub], item.boost))
         else:
             required.append(item)
     words = tuple(key.with_boost(boost) for key, (_, boost) in bare.items())
@@ -363,9 +363,14 @@ def _top_items(q: Any) -> tuple[list[Any], list[Any]]:
     excluded = []
     for sub in q.subqueries:
         more, less = _top_items(sub) if type(sub) is BareWords or isinstance(sub, wq.Not) else ([sub], [])
-        items += more
+        items += _boosted(more, sub.boost if type(sub) is BareWords else 1.0)
         excluded += less
     return items, excluded
+
+
+def _boosted(items: list[Any], boost: float) -> list[Any]:
+    """A group's boost (`(a b)^2`) carried to the clauses it groups, which are read one by one."""
+    return items if boost == 1.0 else [item.with_boost(item.boost * boost) for item in items]
 
 
 def _alternatives(q: Any) -> list[Any]:

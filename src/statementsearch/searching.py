@@ -48,6 +48,7 @@ class Columns:
         self._leaves = [(reader, offset) for reader, offset in leaves if reader.doc_count_all()]
         self._offsets = [offset for _, offset in self._leaves]
         self._columns: dict[tuple[str, int], Any] = {}
+        self._whole: dict[tuple[str, int], list[Any]] = {}
         self._dates: dict[int, list[int | None]] = {}
 
     def leaves(self) -> list[tuple[Any, int]]:
@@ -67,6 +68,20 @@ class Columns:
     def value(self, name: str, docnum: int) -> Any:
         n, local = self._locate(docnum)
         return self.column(name, n)[local]
+
+    def values(self, name: str, offset: int, docs: list[int]) -> list[Any]:
+        """A column's values for many (segment-local) documents of the segment at `offset`: for a large
+        share of the segment, the whole column is read once (1 µs a value) and kept with the searcher."""
+        n = self._offsets.index(offset)
+        reader = self._leaves[n][0]
+        if len(docs) * 8 < reader.doc_count_all():
+            column = self.column(name, n)
+            return [column[d] for d in docs]
+        key = (name, n)
+        whole = self._whole.get(key)
+        if whole is None:
+            whole = self._whole[key] = list(self.column(name, n))
+        return [whole[d] for d in docs]
 
     def dates_of(self, n: int) -> list[int | None]:
         found = self._dates.get(n)
@@ -116,6 +131,14 @@ class Matching:
         return Matching(self.searcher, reading, self.allowed, self.columns, self.ranker)
 
     # -- order
+
+    def any(self) -> bool:
+        """Does anything match? (A plan whose every match is scored keeps them: no second pass.)"""
+        if self.plan is not None and self.ranker is not None and self.plan.all_words() is None:
+            found = self.ranker.matches(self.plan, self.allowed)
+            if found is not None:
+                return any(scores for _, _, scores in found)
+        return bool(self.top(1))
 
     def top(self, k: int) -> list[Ranked]:
         """The k best matches, best first; equal scores in the stable order of `Columns.key`."""
@@ -491,18 +514,17 @@ def tally(matching: Matching, collapse: bool, shared: AbstractSet[str] | None = 
     """The counts of the match set. With `shared` (a shard's: the groups that may have releases in other
     shards too), groups are named only when in it, and counted otherwise."""
     found = Tally()
-    for reader, _offset, docs in matching.leaf_matches():
-        issuers = reader.column_reader("issuer_key")
+    columns = matching.columns
+    for _reader, offset, docs in matching.leaf_matches():
         found.releases += len(docs)
-        found.issuers.update(issuers[d] for d in docs)
+        found.issuers.update(columns.values("issuer_key", offset, docs))
         if not collapse:
             continue
-        group_column = reader.column_reader("group")
+        groups = columns.values("group", offset, docs)
         if shared is None:
-            found.groups.update(group_column[d] for d in docs)
+            found.groups.update(groups)
             continue
-        for d in docs:
-            group = group_column[d]
+        for group in groups:
             if group in shared:
                 found.groups.add(group)
             else:

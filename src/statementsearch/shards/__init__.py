@@ -4,6 +4,6 @@ index (`ShardedIndex`; `open_index` opens either kind). See README, "Past one ma
 from __future__ import annotations
 
 from .runner import ClusterError
-from .sharded import IndexChangingError, ShardedIndex, open_index
+from .sharded import AnyIndex, IndexChangingError, ShardedIndex, open_index
 
-__all__ = ["ClusterError", "IndexChangingError", "ShardedIndex", "open_index"]
+__all__ = ["AnyIndex", "ClusterError", "IndexChangingError", "ShardedIndex", "open_index"]

@@ -29,7 +29,7 @@ from dataclasses import replace
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from ..errors import IndexWriteError, QueryError, ReleaseNotFoundError, StatementSearchError
 from ..highlight import TermMatcher
@@ -91,6 +91,8 @@ from .work import (
 )
 
 T = TypeVar("T")
+AnyIndex: TypeAlias = "StatementIndex | ShardedIndex"
+"""Either kind of index: what the CLI and the web page work with (the same methods)."""
 PLAN_ATTEMPTS = 8
 """Times a search is planned again because a shard committed meanwhile, before giving up."""
 
@@ -265,11 +267,12 @@ class ShardedIndex:
         *,
         on_update: Callable[[UpdateSummary], None] | None = None,
         stop: threading.Event | None = None,
+        wait: float = 30.0,
     ) -> UpdateSummary:
         """Update now, then keep the index current as files change, until `stop` is set or Ctrl-C."""
         from ..watch import watch
 
-        return watch(self, Path(documents), on_update=on_update, stop=stop)
+        return watch(self, Path(documents), on_update=on_update, stop=stop, wait=wait)
 
     # ------------------------------------------------------------------------------------- planning
 
