@@ -35,7 +35,7 @@ from statementsearch.cli import main
 from statementsearch.searching import run
 from statementsearch.shards import ShardedIndex, open_index
 from statementsearch.shards.layout import is_sharded, read_layout, shard_of
-from statementsearch.shards.sharded import _Asked, _Merged
+from statementsearch.shards.rounds import Asked, Merged
 
 ISSUER = "Department of Defense"
 
@@ -187,8 +187,8 @@ def test_scores_agree_to_six_decimals(
 
     def ranked(state: Any) -> list[tuple[str, float]]:
         reading, filters = state.read(query, None, None, None)
-        asked = _Asked("relevance", 60, False, False, False)
-        merged = _Merged(state, reading, filters, asked, state.find(reading, filters, asked))
+        asked = Asked("relevance", 60, False, False, False)
+        merged = Merged(state, reading, filters, asked, state.find(reading, filters, asked))
         ids = {c.docnum * merged.shards + n: c.id for n, f in enumerate(merged.found) for c in f.candidates}
         return [(ids[handle], round(score, 6)) for handle, score in merged.results()]
 

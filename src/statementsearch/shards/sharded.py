@@ -25,13 +25,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import date
-from functools import cache
 from pathlib import Path
-from typing import Any, TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar
 
-from ..errors import IndexWriteError, QueryError, ReleaseNotFoundError, StatementSearchError
+from ..errors import IndexWriteError, QueryError, StatementSearchError
 from ..highlight import TermMatcher
 from ..index import (
     SHARDS_FILE,
@@ -39,14 +37,11 @@ from ..index import (
     Page,
     StatementIndex,
     _check_paging,
-    _has_correction,
-    _Lease,
     similar_reading,
 )
 from ..indexer import Progress
 from ..models import (
     Duplicate,
-    Hit,
     IndexStats,
     IssuerCount,
     Release,
@@ -54,39 +49,22 @@ from ..models import (
     TimelineBucket,
     UpdateSummary,
 )
-from ..query import Reading, highlight_terms, parse_query
+from ..query import highlight_terms, parse_query
 from ..ranking import plan_for
 from ..searching import (
-    COLLAPSE_SPARE,
     Counts,
-    Ranked,
-    Relaxation,
     SortOrder,
-    Tally,
-    collapsed,
-    date_key,
     relaxable,
-    relaxed_reading,
-    relevance_key,
 )
 from .catalogue import ShardSet
-from .layout import Layout, check_creatable, check_shard_count, is_sharded, new_build, read_layout, shard_of
+from .layout import Layout, check_creatable, check_shard_count, is_sharded, new_build, read_layout
+from .rounds import Asked, Merged, State, merge_members
 from .runner import Runner, runner_for
 from .work import (
     Dates,
     Describe,
-    Fetch,
-    Fetched,
-    Find,
-    Found,
     Issuers,
-    Lookup,
     Members,
-    Relax,
-    Request,
-    Scope,
-    ShardRef,
-    Snapshot,
     StaleShard,
 )
 
@@ -276,13 +254,13 @@ class ShardedIndex:
 
     # ------------------------------------------------------------------------------------- planning
 
-    def _planned(self, work: Callable[[_State], T]) -> T:
+    def _planned(self, work: Callable[[State], T]) -> T:
         """Run `work` on the current state of the shards, again while a shard commits under it."""
         for _attempt in range(PLAN_ATTEMPTS):
             catalogue = self._current()
             with catalogue._searcher() as lease:
                 try:
-                    return work(_State(self, catalogue, lease))
+                    return work(State(self, catalogue, lease))
                 except StaleShard:
                     continue
         raise IndexChangingError(
@@ -314,16 +292,16 @@ class ShardedIndex:
             raise QueryError(f"unknown sort order {sort!r}: use relevance, newest or oldest")
         page = Page(query, offset, limit, started)
 
-        def work(state: _State) -> SearchResult:
+        def work(state: State) -> SearchResult:
             reading, filters = state.read(query, issuer, since, until)
-            asked = _Asked(sort, offset + limit, collapse, fill, facets)
+            asked = Asked(sort, offset + limit, collapse, fill, facets)
             found = state.find(reading, filters, asked)
             if not any(f.matched for f in found) and relaxable(reading):
                 loosened = state.relaxed(reading, filters)
                 if loosened is not None:
                     reading = loosened
                     found = state.find(reading, filters, asked)
-            merged = _Merged(state, reading, filters, asked, found)
+            merged = Merged(state, reading, filters, asked, found)
             results = merged.results()[offset:]
             phrase_words = None
             if suggestions:
@@ -366,7 +344,7 @@ class ShardedIndex:
         from ..dates import since_date, until_date
         from ..timeline import buckets
 
-        def work(state: _State) -> list[date]:
+        def work(state: State) -> list[date]:
             reading, filters = state.read(query, issuer, since, until)
             replies = state.ask(lambda scope: Dates(scope, reading, filters), reading)
             if not any(matched for matched, _ in replies) and relaxable(reading):
@@ -385,12 +363,12 @@ class ShardedIndex:
         started = time.perf_counter()
         limit = _check_paging(limit, 0)
 
-        def work(state: _State) -> SearchResult:
+        def work(state: State) -> SearchResult:
             reading = similar_reading(state.searcher, state.lookup(release_id))
             if reading is None:
                 return SearchResult(query=f"similar:{release_id}", total=0, hits=())
-            asked = _Asked("relevance", limit, collapse, False, False)
-            merged = _Merged(state, reading, None, asked, state.find(reading, None, asked))
+            asked = Asked("relevance", limit, collapse, False, False)
+            merged = Merged(state, reading, None, asked, state.find(reading, None, asked))
             results = merged.results()
             shown = state.fetch(reading, None, merged, results, 0, collapse, reading.typed, None, False)
             return SearchResult(
@@ -425,12 +403,12 @@ class ShardedIndex:
     def duplicates(self, release_id: str) -> tuple[Duplicate, ...]:
         """The other releases of this release's near-duplicate group, from every shard, earliest first."""
 
-        def work(state: _State) -> tuple[Duplicate, ...]:
+        def work(state: State) -> tuple[Duplicate, ...]:
             group = state.lookup(release_id).get("group") or release_id
             if state.searcher.doc_frequency("group", group) < 2:
                 return ()
             replies = state.ask(lambda scope: Members(scope, (group,)))
-            members = _merge_members([reply.get(group, []) for reply in replies])
+            members = merge_members([reply.get(group, []) for reply in replies])
             return tuple(member for member in members if member.id != release_id)
 
         return self._planned(work)
@@ -469,248 +447,6 @@ class ShardedIndex:
             path=str(self._root),
             unreadable=unreadable_files(layout.build_dir),
         )
-
-
-# ------------------------------------------------------------------------------------------ one state
-
-
-class _Asked:
-    """What a search asks of the shards' rankings."""
-
-    def __init__(self, order: SortOrder, count: int, collapse: bool, fill: bool, tally: bool) -> None:
-        self.order = order
-        self.count = count
-        self.collapse = collapse
-        self.fill = fill and order == "relevance"
-        self.tally = tally
-        self.depth = count + COLLAPSE_SPARE if collapse else count
-
-
-class _Shown:
-    def __init__(self, hits: tuple[Hit, ...], holding: int, checked: int) -> None:
-        self.hits = hits
-        self.holding = holding
-        self.checked = checked
-
-
-class _State:
-    """One state of the shards as a question sees it: the catalogue's searcher (all shards' terms and
-    statistics, each shard at a known commit), and the shards to ask."""
-
-    def __init__(self, index: ShardedIndex, catalogue: StatementIndex, lease: _Lease) -> None:
-        layout = index._layout
-        self.index = index
-        self.catalogue = catalogue
-        self.lease = lease
-        self.layout = layout
-        self.searcher = lease.searcher
-        self.generations: tuple[int, ...] = self.searcher.shard_generations
-        self.refs = tuple(
-            ShardRef(str(layout.shard_path(n)), layout.shard_name(n), n) for n in range(layout.shards)
-        )
-
-    # -- planning
-
-    def read(
-        self, query: str, issuer: str | Sequence[str] | None, since: DateLike, until: DateLike
-    ) -> tuple[Reading, Any | None]:
-        return self.catalogue._reading(self.lease, query, issuer, since, until)
-
-    def snapshot(self, *readings: Reading) -> Snapshot:
-        """The statistics the shards score these readings with: those of all shards."""
-        searcher = self.searcher
-        terms = sorted({term for reading in readings for term in _scored_terms(reading)})
-        scorable = sorted(name for name, field in searcher.schema.items() if field.scorable)
-        return Snapshot(
-            (str(self.layout.build_dir), self.generations),
-            int(searcher.doc_count_all()),
-            tuple((name, float(searcher.avg_field_length(name) or 1)) for name in scorable),
-            tuple((field, text, int(searcher.doc_frequency(field, text))) for field, text in terms),
-        )
-
-    def scope(self, shard: int, snapshot: Snapshot) -> Scope:
-        return Scope(self.refs[shard], self.generations[shard], snapshot)
-
-    def ask(
-        self, make: Callable[[Scope], Request], *readings: Reading, shards: Sequence[int] | None = None
-    ) -> list[Any]:
-        """One request to each shard (or those listed), made by `make`; the answers in that order."""
-        snapshot = self.snapshot(*readings)
-        chosen = range(len(self.refs)) if shards is None else shards
-        return self.index._runner.ask([make(self.scope(n, snapshot)) for n in chosen])
-
-    # -- rounds
-
-    def find(
-        self, reading: Reading, filters: Any | None, asked: _Asked, depth: int | None = None
-    ) -> list[Found]:
-        tally = asked.tally and depth is None
-        return self.ask(
-            lambda scope: Find(
-                scope,
-                reading,
-                filters,
-                asked.order,
-                depth or asked.depth,
-                asked.fill,
-                tally,
-                asked.collapse,
-                self.refs if tally and asked.collapse else (),
-            ),
-            reading,
-        )
-
-    def relaxed(self, reading: Reading, filters: Any | None) -> Reading | None:
-        parts: list[Relaxation] = self.ask(lambda scope: Relax(scope, reading, filters), reading)
-        reader = self.searcher.reader()
-        check = cache(lambda word: _has_correction(reader, word))
-        return relaxed_reading(reading, Relaxation.combine(parts), check)
-
-    def lookup(self, release_id: str) -> dict[str, Any]:
-        shard = shard_of(release_id, len(self.refs))
-        stored: dict[str, Any] | None = self.ask(lambda scope: Lookup(scope, release_id), shards=[shard])[0]
-        if stored is None:
-            raise ReleaseNotFoundError(f"no release with id {release_id!r}")
-        return stored
-
-    def fetch(
-        self,
-        reading: Reading,
-        filters: Any | None,
-        merged: _Merged,
-        results: list[Ranked],
-        offset: int,
-        collapse: bool,
-        highlight: tuple[str, ...] | None,
-        phrase: tuple[Any, ...] | None,
-        missing: bool,
-    ) -> _Shown:
-        """The page's hits, made by their shards, with their duplicates from all shards."""
-        from ..spelling import PHRASE_HITS
-
-        located = [merged.locate(handle) for handle, _ in results]
-        # Most releases are alone in their group: the term's frequency over all shards says so.
-        shown_groups = {merged.group_of(handle) for handle, _ in results} if collapse else set()
-        groups = sorted(g for g in shown_groups if self.searcher.doc_frequency("group", g) >= 2)
-        checked = {handle for handle, _ in results[:PHRASE_HITS]} if phrase is not None else set()
-        per_shard: dict[int, list[tuple[int, float, int]]] = {}
-        phrase_docs: dict[int, list[int]] = {}
-        for rank, ((shard, docnum), (handle, score)) in enumerate(
-            zip(located, results, strict=True), start=offset + 1
-        ):
-            per_shard.setdefault(shard, []).append((docnum, score, rank))
-            if handle in checked:
-                phrase_docs.setdefault(shard, []).append(docnum)
-        asked = sorted(range(len(self.refs)) if groups else per_shard)
-        if not asked:
-            return _Shown((), 0, 0)
-        replies: list[Fetched] = self.ask(
-            lambda scope: Fetch(
-                scope,
-                reading,
-                filters,
-                tuple(per_shard.get(scope.shard.number, ())),
-                highlight,
-                missing,
-                tuple(groups),
-                phrase,
-                tuple(phrase_docs.get(scope.shard.number, ())),
-            ),
-            reading,
-            shards=asked,
-        )
-        by_shard = dict(zip(asked, replies, strict=True))
-        members = {g: _merge_members([reply.members.get(g, []) for reply in replies]) for g in groups}
-        hits = []
-        for (shard, docnum), (handle, _score) in zip(located, results, strict=True):
-            hit = by_shard[shard].hits[docnum]
-            others = members.get(merged.group_of(handle), ())
-            if others:
-                hit = replace(hit, duplicates=tuple(m for m in others if m.id != hit.id))
-            hits.append(hit)
-        holding = sum(reply.holding for reply in replies)
-        return _Shown(tuple(hits), holding, len(checked))
-
-
-class _Merged:
-    """All shards' hits of one reading in one order, asking for more when collapsing needs them."""
-
-    def __init__(
-        self, state: _State, reading: Reading, filters: Any | None, asked: _Asked, found: list[Found]
-    ) -> None:
-        self.state = state
-        self.reading = reading
-        self.filters = filters
-        self.asked = asked
-        self.found = found
-        self.shards = len(found)
-        self.depth = asked.depth
-        self.tallies = [f.tally for f in found if f.tally is not None]
-        self._groups: dict[int, str] = {}
-        self._merge()
-
-    def _merge(self) -> None:
-        n = self.shards
-        keyed = []
-        newest = self.asked.order == "newest"
-        for shard, found in enumerate(self.found):
-            for c in found.candidates:
-                handle = c.docnum * n + shard
-                self._groups[handle] = c.group
-                key = (
-                    relevance_key(c.score, c.day, c.id)
-                    if self.asked.order == "relevance"
-                    else date_key(c.score, c.day, c.id, newest)
-                )
-                keyed.append((key, handle, c.score))
-        keyed.sort(key=lambda item: item[0])
-        self.ordered: list[Ranked] = [(handle, score) for _, handle, score in keyed]
-
-    def locate(self, handle: int) -> tuple[int, int]:
-        return handle % self.shards, handle // self.shards
-
-    def group_of(self, handle: int) -> str:
-        return self._groups[handle]
-
-    def top(self, depth: int) -> list[Ranked]:
-        """The first `depth` hits of all shards (asking them again when more are needed than fetched)."""
-        exhausted = all(len(found.candidates) < self.depth for found in self.found)
-        if depth > self.depth and not exhausted:
-            self.found = self.state.find(self.reading, self.filters, self.asked, depth=depth)
-            self.depth = depth
-            self._merge()
-        return self.ordered[:depth]
-
-    def results(self) -> list[Ranked]:
-        count = self.asked.count
-        if not self.asked.collapse:
-            return self.top(count)
-        return collapsed(self.group_of, self.top, count)
-
-    def counts(self) -> Counts:
-        total = Tally()
-        for counted in self.tallies:
-            total.add(counted)
-        return total.counts(self.asked.collapse)
-
-
-# ------------------------------------------------------------------------------------------ helpers
-
-
-def _scored_terms(reading: Reading) -> set[tuple[str, str]]:
-    """Every (field, text) a shard may score for the reading: the terms of its words and required
-    clauses (phrases' words included)."""
-    found = set()
-    for clause in reading.clauses:
-        for field, text in clause.iter_all_terms(phrases=True):
-            found.add((field, text.decode("utf-8") if isinstance(text, bytes) else text))
-    return found
-
-
-def _merge_members(lists: list[list[tuple[tuple[int, str], Duplicate]]]) -> list[Duplicate]:
-    return [
-        member for _key, member in sorted((item for items in lists for item in items), key=lambda i: i[0])
-    ]
 
 
 def _stamp(root: Path) -> tuple[int, int]:
