@@ -456,3 +456,37 @@ def test_corpus_sample_answers_as_one_index(corpus_records: Any, shared_dir: Pat
                     one.search(query, **options)
                 ), query
         assert three.stats().releases == one.stats().releases == 500
+
+
+def test_only_shards_with_changes_commit(copies: tuple[Path, Path, Path]) -> None:
+    docs, _one, path = copies
+    body = "The committee approved a levee grant for the parish after the flood. " * 5
+    single = {
+        "id": "lone-release",
+        "title": "Levee grant",
+        "issuer": ISSUER,
+        "date": "2010-03-04",
+        "body": body,
+    }
+    (docs / "lone.jsonl").write_text(json.dumps(single) + "\n", encoding="utf-8")
+    with ShardedIndex.create(path, shards=3) as sharded:
+        sharded.update(docs)
+        layout = read_layout(path)
+        before = generations(layout.shard_paths())
+        (docs / "lone.jsonl").write_text(
+            json.dumps({**single, "title": "Levee grant, amended"}) + "\n", encoding="utf-8"
+        )
+        summary = sharded.update(docs)
+        after = generations(layout.shard_paths())
+        assert summary.changed == 1 and summary.releases_written == 1
+        changed = [n for n, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+        assert changed == [shard_of("lone-release", 3)]
+        assert sharded.search("amended levee").hits[0].id == "lone-release"
+
+
+def generations(paths: list[Path]) -> list[int]:
+    found = []
+    for path in paths:
+        with StatementIndex.open(path) as shard:
+            found.append(shard._ix.latest_generation())
+    return found

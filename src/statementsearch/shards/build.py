@@ -122,6 +122,8 @@ class FirstPass:
     entries: dict[str, tuple[date | None, str]] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
     failures: dict[str, SeenFailure] = field(default_factory=dict)
+    routed: set[str] = field(default_factory=set)
+    """The files with releases for this shard."""
 
 
 def routed(shard: int, shards: int) -> Callable[[Release], bool]:
@@ -142,6 +144,8 @@ def first_pass(
         else:
             found.entries.update(result[0])
             found.hashes[rel] = result[1]
+            if result[0]:
+                found.routed.add(rel)
     return found
 
 
@@ -158,6 +162,7 @@ class ShardWrite:
     groups: dict[str, str]
     hashes: dict[str, str]
     regrouped: dict[str, str]
+    routed: set[str]
 
 
 def write_shard(work: ShardWrite) -> WriteOutcome:
@@ -171,14 +176,21 @@ def write_shard(work: ShardWrite) -> WriteOutcome:
         with writer_lock(Path(work.path), wait=SHARD_LOCK_WAIT):
             ix = index._ix
             sweep_leftovers(ix)
-            # What this shard holds decides what it deletes before writing a file again.
+            # What this shard holds decides what it deletes before writing a file again; a file it
+            # neither holds nor gets releases of is no change here (a shard without changes commits nothing).
             held = {path: FileState(path, UNKNOWN, UNKNOWN, h) for path, h in indexed_files(ix).items()}
+            mine = work.routed | set(held)
+            plan = replace(
+                work.plan,
+                to_write=[item for item in work.plan.to_write if item[1] in mine],
+                removed=[rel for rel in work.plan.removed if rel in held],
+            )
 
             def groups(whoosh_ix: object) -> _Grouper:
                 return AssignedGroups(whoosh_ix, work.groups, work.hashes, work.regrouped)
 
             settings = shard_settings(routed(work.shard, work.shards), groups)
-            return write_plan(ix, Path(work.documents), work.plan, held, settings)
+            return write_plan(ix, Path(work.documents), plan, held, settings)
     finally:
         index.close()
 
@@ -211,6 +223,7 @@ def _write(
             {rid: g for rid, g in groups.items() if shard_of(rid, n) == s},
             hashes,
             {rid: g for rid, g in regrouped.items() if shard_of(rid, n) == s},
+            passes[s].routed,
         )
         for s in range(n)
     ]
@@ -270,18 +283,18 @@ def _groups(
 def _merged(
     outcomes: list[WriteOutcome], failures: dict[str, SeenFailure], manifest: dict[str, FileState]
 ) -> WriteOutcome:
-    """One outcome for all shards: a file counts as written when every shard wrote it."""
+    """One outcome for all shards: a file counts as written when the shards that had to write it (those
+    holding it or getting releases of it) did, and none failed on it."""
     merged = WriteOutcome(failures=dict(failures))
+    states: dict[str, FileState] = {}
     for outcome in outcomes:
         merged.written += outcome.written
         merged.deleted += outcome.deleted
         merged.failures.update(outcome.failures)
         merged.warnings.extend(w for w in outcome.warnings if w not in merged.warnings)
-    everywhere = (
-        set.intersection(*(set(outcome.written_files) for outcome in outcomes)) if outcomes else set()
-    )
-    for rel in sorted(everywhere - set(merged.failures)):
-        merged.written_files[rel] = outcomes[0].written_files[rel]
+        states.update(outcome.written_files)
+    for rel in sorted(set(states) - set(merged.failures)):
+        merged.written_files[rel] = states[rel]
         if rel in manifest:
             merged.changed += 1
         else:
