@@ -405,8 +405,8 @@ def test_a_missing_shard_is_named_never_a_partial_answer(copies: tuple[Path, Pat
         sharded.update(docs)
     shard = read_layout(path).shard_path(1)
     shutil.rmtree(shard)
-    with pytest.raises(IndexCorruptError, match=f"shard 1 .*{shard}"):
-        ShardedIndex.open(path)
+    with ShardedIndex.open(path) as broken, pytest.raises(IndexCorruptError, match=f"shard 1 .*{shard}"):
+        broken.search("grant")
     result = CliRunner().invoke(main, ["search", "grant", "--index", str(path)])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "shard 1" in result.stderr and not result.stdout
@@ -421,6 +421,11 @@ def test_a_damaged_shard_is_named(copies: tuple[Path, Path, Path]) -> None:
     result = CliRunner().invoke(main, ["search", "grant", "--index", str(path)])
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and "shard 2" in result.stderr and not result.stdout
+    rebuilt = CliRunner().invoke(
+        main, ["index", "--rebuild", "--procs", "1", "--index", str(path), "--documents", str(docs)]
+    )
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert CliRunner().invoke(main, ["search", "grant", "--index", str(path)]).exit_code == 0
 
 
 def test_shard_counts_are_checked(tmp_path: Path) -> None:

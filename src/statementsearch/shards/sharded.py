@@ -93,7 +93,7 @@ class ShardedIndex:
         self._lock = threading.Lock()
         self._layout = read_layout(root)
         self._manifest_stamp = _stamp(root)
-        self._catalogue = StatementIndex(root, ShardSet(self._layout))
+        self._catalogue: StatementIndex | None = None  # opened at the first question (not for a rebuild)
         self._closed = False
 
     # ------------------------------------------------------------------------------------- lifecycle
@@ -159,7 +159,8 @@ class ShardedIndex:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._catalogue.close()
+            if self._catalogue is not None:
+                self._catalogue.close()
         self._runner.close()
 
     def __enter__(self) -> ShardedIndex:
@@ -176,11 +177,13 @@ class ShardedIndex:
             stamp = _stamp(self._root)
             if stamp != self._manifest_stamp:
                 layout = read_layout(self._root)
-                if layout != self._layout:
+                if layout != self._layout and self._catalogue is not None:
                     self._catalogue.close()
-                    self._catalogue = StatementIndex(self._root, ShardSet(layout))
-                    self._layout = layout
+                    self._catalogue = None
+                self._layout = layout
                 self._manifest_stamp = stamp
+            if self._catalogue is None:
+                self._catalogue = StatementIndex(self._root, ShardSet(self._layout))
             return self._catalogue
 
     def _current_layout(self) -> Layout:
