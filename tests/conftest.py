@@ -21,6 +21,7 @@ from helpers import REPO, SEED, Spawn, stop
 from render import CorpusLoader, corpus_lines, release_text, sample_records
 from serving import Served, served, write_web_documents
 from statementsearch import StatementIndex
+from statementsearch.shards import ShardedIndex
 from synthetic import SyntheticIndex, build_segmented
 
 # ---------------------------------------------------------------------------------------------- ../shared
@@ -185,3 +186,41 @@ def browser(chromium: str) -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+# ---------------------------------------------------------------------------------------------- sharded
+
+TOPICAL_RELEASES = 600
+
+
+@pytest.fixture(scope="session")
+def topical_documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A documents folder of made-up releases with named topics (tests/topical_releases.py): 600 in three
+    files of 80/15/5%."""
+    from topical_releases import synthetic_records, write_documents
+
+    return write_documents(
+        tmp_path_factory.mktemp("topical") / "documents", synthetic_records(TOPICAL_RELEASES)
+    )
+
+
+@pytest.fixture(scope="session")
+def topical_index(
+    topical_documents: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StatementIndex]:
+    """One (unsharded) index of the topical documents: what a sharded index must answer as."""
+    ix = StatementIndex.create(tmp_path_factory.mktemp("one") / "index")
+    ix.update(topical_documents)
+    yield ix
+    ix.close()
+
+
+@pytest.fixture(scope="session")
+def sharded_index(
+    topical_documents: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ShardedIndex]:
+    """A 3-shard index of the topical documents, built and searched locally (no cluster)."""
+    ix = ShardedIndex.create(tmp_path_factory.mktemp("three") / "index", shards=3)
+    ix.update(topical_documents)
+    yield ix
+    ix.close()

@@ -49,11 +49,17 @@ from .whoosh_internals import sweep_leftovers
 
 __all__ = [
     "LOCK_FILE",
+    "AssignedGroups",
     "FileState",
+    "UpdatePlan",
+    "WriteOutcome",
+    "fingerprint_file",
     "load_manifest",
+    "plan_update",
     "release_document",
     "unreadable_files",
     "update_index",
+    "write_plan",
     "writer_lock",
 ]
 
@@ -193,7 +199,7 @@ def writer_lock(
 
 
 @dataclass
-class _Plan:
+class UpdatePlan:
     """What an update has to do, decided from the manifest and a scan before any file is indexed."""
 
     to_write: list[tuple[Path, str, os.stat_result]]
@@ -208,7 +214,7 @@ class _Plan:
     total_bytes: int
 
 
-def plan_update(root: Path, manifest: dict[str, FileState]) -> _Plan:
+def plan_update(root: Path, manifest: dict[str, FileState]) -> UpdatePlan:
     """Compare the documents folder with the manifest: size and mtime decide what needs reading, and a
     file whose stat changed is hashed first, so that one touched but not edited is not rewritten."""
     paths, scan_failures = scan_documents(root)
@@ -216,7 +222,7 @@ def plan_update(root: Path, manifest: dict[str, FileState]) -> _Plan:
     if unlisted_root:
         # Nothing can be known about the files: treating them as removed would empty the index.
         raise UnreadableFileError(f"cannot read documents folder {root}: {unlisted_root[0].reason}")
-    plan = _Plan([], 0, {}, [], {f.path: SeenFailure.of(f.reason) for f in scan_failures}, 0)
+    plan = UpdatePlan([], 0, {}, [], {f.path: SeenFailure.of(f.reason) for f in scan_failures}, 0)
     on_disk: set[str] = set()
     for path in paths:
         rel = document_name(path, root)
@@ -294,14 +300,33 @@ def update_index(
     seen = load_seen(index_dir)
     manifest = {} if rebuild else load_manifest(ix, seen)
     plan = plan_update(root, manifest)
-    settings = _Settings(rebuild, progress, procs, deduplicate)
+    outcome = write_plan(ix, root, plan, manifest, _Settings(rebuild, progress, procs, deduplicate))
+    return finish_update(index_dir, seen, manifest, plan, outcome, rebuild, started)
+
+
+def write_plan(
+    ix: Any, root: Path, plan: UpdatePlan, manifest: dict[str, FileState], settings: _Settings
+) -> WriteOutcome:
+    """Write what the plan says in one commit (or none); a file the writer cannot take is left out and
+    the write is tried again without it."""
     excluded: dict[str, SeenFailure] = {}
     while True:  # each failed attempt excludes one more file, so this ends
         try:
-            outcome = _Attempt(ix, root, plan, manifest, settings, excluded).run()
-            break
+            return _Attempt(ix, root, plan, manifest, settings, excluded).run()
         except _FileNotWritten as failed:
             excluded[failed.path] = failed.failure
+
+
+def finish_update(
+    index_dir: Path,
+    seen: SeenFiles,
+    manifest: dict[str, FileState],
+    plan: UpdatePlan,
+    outcome: WriteOutcome,
+    rebuild: bool,
+    started: float,
+) -> UpdateSummary:
+    """Remember what was written beside the index (`SEEN_FILE`) and say what the update did."""
     failures = {**plan.failures, **outcome.failures}
     _remember(index_dir, seen, _indexed_after(manifest, plan, outcome, rebuild), failures)
     return UpdateSummary(
@@ -323,7 +348,7 @@ def update_index(
 
 
 def _indexed_after(
-    manifest: dict[str, FileState], plan: _Plan, outcome: _Outcome, rebuild: bool
+    manifest: dict[str, FileState], plan: UpdatePlan, outcome: WriteOutcome, rebuild: bool
 ) -> dict[str, FileState]:
     """The state of every file with releases in the index once this update is committed."""
     kept = {} if rebuild else {rel: state for rel, state in manifest.items() if rel not in plan.removed}
@@ -346,10 +371,22 @@ class _Settings:
     progress: Progress | None
     procs: int
     deduplicate: bool
+    keep: Callable[[Release], bool] | None = None
+    """Which releases of the files are written here (a shard's); None: all."""
+    groups: Callable[[Any], _Grouper] | None = None
+    """Makes the groups of the releases written, when they were decided elsewhere (over all shards)."""
+
+
+def shard_settings(
+    keep: Callable[[Release], bool], groups: Callable[[Any], _Grouper], progress: Progress | None = None
+) -> _Settings:
+    """How one shard of a sharded index writes a plan made for all shards: only its releases, with the
+    groups decided over all of them, by one process (the cluster runs the shards side by side)."""
+    return _Settings(False, progress, 1, True, keep, groups)
 
 
 @dataclass
-class _Outcome:
+class WriteOutcome:
     """What one attempt wrote, and the files it could not index."""
 
     added: int = 0
@@ -397,7 +434,7 @@ class _Attempt:
         self,
         ix: Any,
         root: Path,
-        plan: _Plan,
+        plan: UpdatePlan,
         manifest: dict[str, FileState],
         settings: _Settings,
         excluded: dict[str, SeenFailure],
@@ -408,16 +445,18 @@ class _Attempt:
         self.manifest = manifest
         self.settings = settings
         self.excluded = excluded
-        self.outcome = _Outcome()
+        self.outcome = WriteOutcome()
         self.counter = _Counter(plan.total_bytes, settings.progress)
         self.writer: Any = None
         self.grouper: _Grouper | None = None
 
-    def run(self) -> _Outcome:
+    def run(self) -> WriteOutcome:
         if not (self.plan.to_write or self.plan.removed or self.settings.rebuild):
             return self.outcome  # nothing to write: no searcher, no writer
         try:
-            if self.settings.deduplicate:
+            if self.settings.groups is not None:
+                self.grouper = self.settings.groups(self.ix)
+            elif self.settings.deduplicate:
                 self._first_pass()
             for path, rel, st in self.plan.to_write:
                 self._file(path, rel, st)
@@ -473,13 +512,7 @@ class _Attempt:
         excluded = self.excluded.get(rel)
         if excluded is not None:
             return excluded
-        try:
-            report = read_file(path, self.root)
-        except Exception as exc:  # a bug, or an input no one foresaw: this file's failure, not the build's
-            return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, ""))
-        if report.error is not None:
-            return SeenFailure.of(report.error, st, report.file_hash)
-        return report
+        return read_for_index(path, self.root, rel, st)
 
     def _file(self, path: Path, rel: str, st: os.stat_result) -> None:
         prepared = self.outcome.failures.get(rel) or self._prepared(path, rel, st)
@@ -517,15 +550,42 @@ class _Attempt:
         if changed is not None:
             return SeenFailure.of(changed, st, report.file_hash)
         state = FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash)
+        keep = self.settings.keep
+        releases = [r for r in report.releases if keep(r)] if keep is not None else report.releases
         try:
             term = state_term(rel, report.file_hash)
-            documents = [_checked(release_document(r, term, self._group(r))) for r in report.releases]
+            documents = [_checked(release_document(r, term, self._group(r))) for r in releases]
         except Exception as exc:  # as in `_read`: this file's failure
             return _unexpected(exc, state)
         return _Prepared(documents, state)
 
     def _group(self, release: Release) -> Grouping | None:
-        return self.grouper.grouping(release.id) if self.grouper is not None else None
+        return self.grouper.grouping_of(release) if self.grouper is not None else None
+
+
+def read_for_index(path: Path, root: Path, rel: str, st: os.stat_result) -> FileReport | SeenFailure:
+    """A file's releases, or why it cannot be read (whatever reading it raised)."""
+    try:
+        report = read_file(path, root)
+    except Exception as exc:  # a bug, or an input no one foresaw: this file's failure, not the build's
+        return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, ""))
+    if report.error is not None:
+        return SeenFailure.of(report.error, st, report.file_hash)
+    return report
+
+
+def fingerprint_file(
+    path: Path, root: Path, rel: str, st: os.stat_result, keep: Callable[[Release], bool]
+) -> tuple[dict[str, tuple[date | None, str]], str] | SeenFailure:
+    """The first pass of an update over one file, for the releases `keep` takes (a shard's): id ->
+    (date, encoded fingerprint or ""), and the file's hash; or why it cannot be read."""
+    report = read_for_index(path, root, rel, st)
+    if isinstance(report, SeenFailure):
+        return report
+    try:
+        return {r.id: (r.date, _Grouper.code(r)) for r in report.releases if keep(r)}, report.file_hash
+    except Exception as exc:  # as in `read_for_index`: this file's failure
+        return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash))
 
 
 def _unexpected(exc: Exception, state: FileState) -> SeenFailure:
@@ -579,11 +639,12 @@ class _Grouper:
 
     def add(self, releases: Iterable[Release]) -> None:
         """Fingerprint one file's releases: all of them, or none when one raises."""
-        found = {release.id: (release.date, self._code(release)) for release in releases}
+        found = {release.id: (release.date, self.code(release)) for release in releases}
         self.new.update(found)
 
     @staticmethod
-    def _code(release: Release) -> str:
+    def code(release: Release) -> str:
+        """The release's fingerprint as stored ("" when it is too short to have one)."""
         fp = fingerprint(release.title, release.body, release.date)
         return encode(fp) if fp is not None else ""
 
@@ -592,6 +653,9 @@ class _Grouper:
         if self.file_hashes.get(rel) == report.file_hash:
             return None
         return "changed while being indexed; the next update reads it again"
+
+    def grouping_of(self, release: Release) -> Grouping:
+        return self.grouping(release.id)
 
     def grouping(self, release_id: str) -> Grouping:
         """The group of a new release, with the anchors and fingerprint stored beside it."""
@@ -681,6 +745,28 @@ class _Grouper:
         if self.searcher is not None:
             self.searcher.close()
             self.searcher = None
+
+
+class AssignedGroups(_Grouper):
+    """The groups of an update of a sharded index, decided over all shards (by a `_Grouper` there), as
+    one shard writes them: `groups` names the group of each new release not its own; `regrouped` the
+    releases of this shard already indexed whose group changes. Fingerprints are made again here, from
+    the releases being written, rather than sent to every shard."""
+
+    def __init__(
+        self, ix: Any, groups: dict[str, str], file_hashes: dict[str, str], regrouped: dict[str, str]
+    ) -> None:
+        super().__init__(ix if regrouped else None, set())
+        self.groups = groups
+        self.file_hashes = file_hashes
+        if self.searcher is not None:
+            found = ((self.searcher.document_number(id=rid), group) for rid, group in regrouped.items())
+            self.regrouped = [(docnum, group) for docnum, group in found if docnum is not None]
+
+    def grouping_of(self, release: Release) -> Grouping:
+        if release.id not in self.new:
+            self.add([release])
+        return self.grouping(release.id)
 
 
 def release_from_stored(stored: dict[str, Any]) -> Release:

@@ -37,8 +37,8 @@ from ..errors import (
     StatementSearchError,
 )
 from ..highlight import render_html
-from ..index import StatementIndex
 from ..models import IssuerCount, SearchResult
+from ..shards import AnyIndex
 from .chart import chart
 from .params import SORT_ORDERS, SearchParams
 
@@ -61,7 +61,7 @@ SECURITY_HEADERS = [
 _BLANK_LINES = re.compile(r"\n[ \t]*\n\s*")
 
 
-def create_app(ix: StatementIndex) -> ASGIApp:
+def create_app(ix: AnyIndex) -> ASGIApp:
     """The ASGI application serving `ix` (which the caller opens, and closes after the server stops)."""
     pages = Pages(ix)
     routes = [
@@ -110,7 +110,7 @@ class SecurityHeaders:
 class Pages:
     """The handlers: each reads its parameters, calls the index, and renders a template or JSON."""
 
-    def __init__(self, ix: StatementIndex) -> None:
+    def __init__(self, ix: AnyIndex) -> None:
         self.ix = ix
         self.templates = Environment(
             loader=PackageLoader("statementsearch.web", "templates"),

@@ -18,8 +18,8 @@ from types import FrameType
 import uvicorn
 
 from ..errors import StatementSearchError
-from ..index import StatementIndex
 from ..models import UpdateSummary
+from ..shards import AnyIndex
 from .app import create_app
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -55,7 +55,7 @@ def address(sock: socket.socket) -> str:
 
 
 def serve(
-    ix: StatementIndex,
+    ix: AnyIndex,
     sock: socket.socket,
     *,
     say: Callable[[str], None],
@@ -95,9 +95,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _keep_current(
-    ix: StatementIndex, documents: Path, stop: threading.Event, say: Callable[[str], None]
-) -> None:
+def _keep_current(ix: AnyIndex, documents: Path, stop: threading.Event, say: Callable[[str], None]) -> None:
     """The `--watch` thread: every batch of file changes becomes an update; a failure is said, not raised."""
 
     watching = threading.Event()
