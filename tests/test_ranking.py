@@ -133,6 +133,10 @@ def synthetic_queries(segmented: SyntheticIndex, ix: StatementIndex) -> list[str
     ]
     queries += [f"title:{pick(middle)[0]} {pick(common)[0]}" for _ in range(3)]
     queries += [f"title:{pick(middle)[0]}", f"title:{pick(middle)[0]}^2 {pick(common)[0]}"]
+    # Required items of several words each (groups, a wildcard): their scores add up, item by item.
+    queries += [
+        f"({a} OR {b}) ({c} OR {d})" for a, b, c, d in (pick(common, 4), pick(common, 2) + pick(middle, 2))
+    ]
     return queries
 
 
@@ -196,6 +200,7 @@ def test_the_synthetic_queries_take_every_path_of_the_ranker(
     assert len({b for b in boosts if b != 1.0}) >= 4
     assert sum(1 for plan in plans if plan.optional and plan.min_optional < len(plan.optional)) >= 5
     assert sum(1 for plan in plans if plan.excluded) >= 5 and sum(1 for plan in plans if plan.phrases) >= 8
+    assert sum(1 for plan in plans if sum(len(item) > 1 for item in plan.required) >= 2) >= 2
     fields = {word.field for plan in plans for item in plan.required + plan.optional for word in item}
     assert fields == {"text", "title", "issuer"}
     assert any(b and len(b) > 3 for b in blocks) and any(b and b[0].count == 1 for b in blocks)

@@ -460,3 +460,21 @@ def test_a_phrase_is_offered_when_the_words_stand_together_in_most_top_hits(tmp_
         assert [h.id for h in ix.search('"bridge to nowhere"').hits] == ["b0", "b1", "b2"]
     finally:
         ix.close()
+
+
+def test_ties_past_the_first_posting_block_still_rank_by_the_stable_key(tmp_path: Path) -> None:
+    """400 equal scores, written in the reverse of the stable order: the first k by date and id live in
+    the last posting blocks, which pruning by the k-th score must not skip when they only tie it."""
+    body = "Harbour pilots met the port authority to review the winter schedule and the new tugs."
+    records = [release(f"t{n:03d}", "Harbour pilots", "Port Office", "2019-05-10", body) for n in range(400)]
+    ix = build(tmp_path, records[::-1], files=1)
+    try:
+        for query in ("harbour", "harbour pilots"):
+            every = ix.search(query, limit=ALL, collapse=False, facets=False, snippets=False).hits
+            assert [h.id for h in every] == [r["id"] for r in records]
+            assert len({h.score for h in every}) == 1
+            for limit, offset in ((1, 0), (10, 0), (150, 0), (10, 200)):
+                page = ix.search(query, limit=limit, offset=offset, collapse=False, facets=False).hits
+                assert [h.id for h in page] == [h.id for h in every[offset : offset + limit]], (query, limit)
+    finally:
+        ix.close()
