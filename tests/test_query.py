@@ -7,6 +7,7 @@ generated releases, so that wildcard expansion reads a real lexicon with real do
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -268,3 +269,18 @@ def test_a_question_mark_at_a_word_edge_is_punctuation_inside_a_word_a_wildcard(
     assert reading.notes == ()
     assert [q.text for q in read(lexicon_ix, "sev?n").words] == ["seven"]  # one pattern, one word
     assert lexicon_ix.search("session?", collapse=False, limit=100).total == 20
+
+
+def test_a_query_of_2000_characters_is_read_and_one_more_refused(lexicon_ix: Any) -> None:
+    """The bound the README promises, as a number: the constant must not drift from it."""
+    longest = ("senate " * 2000)[:2000]
+    assert read(lexicon_ix, longest).typed == ("senate",)
+    with pytest.raises(QueryError, match=r"query too long \(2001 characters; at most 2000\)"):
+        read(lexicon_ix, longest + "s")
+
+
+def test_a_reading_cannot_be_changed_once_made(lexicon_ix: Any) -> None:
+    """Readings are shared (a search's rounds, the relaxed reading made from one): never edited."""
+    reading = read(lexicon_ix, "senate session")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        reading.min_words = 0  # type: ignore[misc]

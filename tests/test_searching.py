@@ -408,6 +408,15 @@ def test_what_the_user_made_explicit_is_never_relaxed(ix: Any) -> None:
     assert ix.search("harbor quembrolixzz", since="2030").hits == ()  # a filter stays
 
 
+def test_a_query_whoosh_matches_is_relaxed_to_its_explicit_part(ix: Any) -> None:
+    """A sloppy phrase is Whoosh's to match (not the ranker's): relaxed, its word dropped, every release
+    holding the phrase is found, as the phrase alone finds them."""
+    alone = ix.search('"harbor measure"~3', collapse=False, limit=ALL)
+    result = ix.search('"harbor measure"~3 quembrolixzz', collapse=False, limit=ALL)
+    assert result.relaxed == ("quembrolixzz",) and alone.total == 4
+    assert [h.id for h in result.hits] == [h.id for h in alone.hits]
+
+
 def test_a_misspelt_word_with_a_correction_keeps_did_you_mean(ix: Any) -> None:
     result = ix.search("harbr Toledo")
     assert result.hits == () and result.relaxed == ()

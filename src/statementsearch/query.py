@@ -66,9 +66,7 @@ def min_words_for(count: int) -> int:
     """How many of `count` query words a release must hold to match."""
     if count <= SHORT_QUERY_WORDS:
         return count
-    if count == SHORT_QUERY_WORDS + 1:
-        return count - 1
-    return math.ceil(2 * count / 3)
+    return math.ceil(2 * count / 3)  # all but one of four, two thirds of more
 
 
 # ---------------------------------------------------------------------------------------------- reading
