@@ -408,6 +408,16 @@ def test_what_the_user_made_explicit_is_never_relaxed(ix: Any) -> None:
     assert ix.search("harbor quembrolixzz", since="2030").hits == ()  # a filter stays
 
 
+def test_a_date_in_the_query_filters_the_words_matches(ix: Any) -> None:
+    """`date:` is a filter on the words' matches, as --since/--until are; alone it lists its period."""
+    for word, period in (("harbor", "2019"), ("bridge", "2019-06")):
+        found = ix.search(f"{word} date:{period}", collapse=False, limit=ALL)
+        assert found.hits and all(word in h.title.lower() for h in found.hits)
+        filtered = ix.search(word, since=period, until=period, collapse=False, limit=ALL)
+        assert [h.id for h in found.hits] == [h.id for h in filtered.hits], (word, period)
+    assert ix.search("date:2019-06", collapse=False, limit=ALL).total == 3  # the three re-issues of June
+
+
 def test_a_query_whoosh_matches_is_relaxed_to_its_explicit_part(ix: Any) -> None:
     """A sloppy phrase is Whoosh's to match (not the ranker's): relaxed, its word dropped, every release
     holding the phrase is found, as the phrase alone finds them."""

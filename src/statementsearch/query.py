@@ -324,7 +324,7 @@ def _read(text: str, parsed: Any, notes: tuple[str, ...]) -> Reading:
     everything = False
     for item in items:
         item = item.normalize()
-        if item is wq.NullQuery or isinstance(item, type(wq.NullQuery)):
+        if isinstance(item, type(wq.NullQuery)):  # a clause that matches nothing: left out
             continue
         if isinstance(item, wq.Every):
             everything = True
