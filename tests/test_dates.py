@@ -141,3 +141,10 @@ def test_bad_user_dates_raise_date_error_naming_the_value(value: str, reason: st
     assert reason in message
     assert "use forms like 2020-01-31" in message
     assert isinstance(caught.value, StatementSearchError) and isinstance(caught.value, ValueError)
+
+
+def test_a_date_of_200_characters_is_read_and_a_longer_text_is_not_a_date() -> None:
+    """The bound on what dateutil is given, as a number: 200 characters."""
+    text = "January" + " " * 185 + "31, 2020"
+    assert len(text) == 200 and parse_release_date(text) == date(2020, 1, 31)
+    assert parse_release_date("January " + text[7:]) is None

@@ -249,6 +249,17 @@ def test_a_wildcard_answers_through_the_search_and_names_its_cut(
     assert any("most frequent" in note for note in result.notes)
 
 
+@pytest.mark.parametrize(("typed", "shown"), [("se*", "se*"), ("sever~", "sever~"), ("sevn~2", "sevn~2")])
+def test_a_cut_names_the_word_as_typed(
+    lexicon_ix: Any, monkeypatch: pytest.MonkeyPatch, typed: str, shown: str
+) -> None:
+    import statementsearch.query as query
+
+    monkeypatch.setattr(query, "MAX_EXPANSIONS", 1)
+    notes = read(lexicon_ix, typed).notes
+    assert len(notes) == 1 and notes[0].startswith(f"'{shown}' stands for "), notes
+
+
 def test_query_date_values_are_filters(lexicon_ix: Any) -> None:
     reading = read(lexicon_ix, "senate date:2020-01-03")
     assert reading.typed == ("senate",) and reading.dates
