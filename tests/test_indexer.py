@@ -22,7 +22,7 @@ import pytest
 
 from render import CorpusLoader
 from statementsearch import IndexLockedError, StatementIndex, indexer
-from statementsearch.dedup import GroupEntry, assign_groups, fingerprint
+from statementsearch.dedup import GroupEntry, assign_groups, fingerprints, shingling
 from statementsearch.indexer import LOCK_FILE, load_manifest, writer_lock
 from statementsearch.manifest import SEEN_FILE
 from statementsearch.models import FileFailure, FileReport
@@ -228,14 +228,14 @@ def test_a_file_whose_fingerprint_raises_is_reported_and_leaves_no_group_behind(
     dod = read_file(SEED).releases[0]
     earlier = release_text("REPOST: " + dod.title, "US Central Command", "Jan. 2, 2020", dod.body)
     (docs / "early.txt").write_text(earlier + release_text("Broken", "X", "2020-01-09", "Y."), "utf-8")
-    real = indexer.fingerprint
+    real = indexer.shingling
 
-    def fingerprint(title: str, body: str, day: Any = None) -> Any:
+    def failing(title: str, body: str, day: Any = None) -> Any:
         if title == "Broken":
             raise RuntimeError("injected")
         return real(title, body, day)
 
-    monkeypatch.setattr(indexer, "fingerprint", fingerprint)
+    monkeypatch.setattr(indexer, "shingling", failing)
     fresh = StatementIndex.create(tmp_path / "fresh")
     summary = fresh.update(docs)
     assert summary.failures == (FileFailure("early.txt", "could not be indexed (RuntimeError: injected)"),)
@@ -471,6 +471,17 @@ def grouped_records(corpus_records: CorpusLoader) -> list[dict[str, Any]]:
     return out
 
 
+def record_day(record: dict[str, Any]) -> date | None:
+    return date.fromisoformat(record["date"]) if record.get("date") else None
+
+
+def expected_groups(records: list[dict[str, Any]]) -> dict[str, str]:
+    """The groups `dedup` gives a set of records: what any build of them must store."""
+    found = {r["id"]: (r["issuer"], shingling(r["title"], r["body"], record_day(r))) for r in records}
+    prints = fingerprints(found)
+    return assign_groups(GroupEntry(r["id"], record_day(r), prints[r["id"]], r["issuer"]) for r in records)
+
+
 def write_jsonl_files(folder: Path, records: list[dict[str, Any]], count: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -487,14 +498,7 @@ def test_groups_are_the_same_whatever_the_build_order(
 ) -> None:
     docs = tmp_path / "documents"
     files = write_jsonl_files(docs, grouped_records, 6)
-    expected = assign_groups(
-        GroupEntry(
-            r["id"],
-            date.fromisoformat(r["date"]) if r.get("date") else None,
-            fingerprint(r["title"], r["body"], date.fromisoformat(r["date"]) if r.get("date") else None),
-        )
-        for r in grouped_records
-    )
+    expected = expected_groups(grouped_records)
     sizes = Counter(expected.values())
     assert sum(1 for size in sizes.values() if size > 1) >= 25  # real groups to get right
     # A chain splits: a copy missing two ninths is no duplicate of the original, only of the middle copy.
