@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def records(shared: Path, limit: int | None, label: str) -> Iterator[dict]:
+def records(shared: Path, limit: int | None, label: str) -> Iterator[dict[str, Any]]:
     """The corpus records, cut to `limit` and reporting progress, as fed to each build."""
     return with_progress(islice(iter_corpus_records(shared), limit), label)
 
@@ -72,7 +72,7 @@ def previous_results(out: Path) -> dict[str, Any]:
 def prepare_index(
     name: str,
     path: Path,
-    build: Callable[[Path, Iterator[dict]], float],
+    build: Callable[[Path, Iterator[dict[str, Any]]], float],
     count: Callable[[Path], int],
     args: argparse.Namespace,
     previous: dict[str, Any],

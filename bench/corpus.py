@@ -9,12 +9,17 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 CORPUS_GLOB = "corpora/*/releases.jsonl.gz"
+_WORD = re.compile(r"[^\W_]+")
+Record = dict[str, Any]
+"""One corpus record: id, title, issuer, date, body."""
 
 
 def default_shared() -> Path:
@@ -30,7 +35,7 @@ def corpus_files(shared: Path) -> list[Path]:
     return files
 
 
-def iter_corpus_records(shared: Path) -> Iterator[dict]:
+def iter_corpus_records(shared: Path) -> Iterator[Record]:
     """Yield every record (id, title, issuer, date, body) of every corpus, streamed to keep memory flat."""
     for path in corpus_files(shared):
         with gzip.open(path, "rt", encoding="utf-8") as fh:
@@ -77,7 +82,7 @@ def dir_size_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def with_progress(records: Iterable[dict], label: str, every: int = 10_000) -> Iterator[dict]:
+def with_progress(records: Iterable[Record], label: str, every: int = 10_000) -> Iterator[Record]:
     """Pass records through, printing a count to stderr every `every` records.
 
     A full Whoosh build takes minutes; this shows it is alive. stderr keeps stdout for the results.
@@ -90,3 +95,24 @@ def with_progress(records: Iterable[dict], label: str, every: int = 10_000) -> I
             print(f"{label}: {count:,} docs ({elapsed:.0f} s)", file=sys.stderr, flush=True)
         yield record
     print(f"{label}: {count:,} docs read", file=sys.stderr, flush=True)
+
+
+def word_shingles(body: str) -> frozenset[tuple[str, ...]]:
+    """Word 5-shingles of a whole body (lower-cased letters and digits): every word read, no sampling.
+
+    An engine-free measure of "the same statement", independent of the project's own near-duplicate
+    sketches, so it can check them (duplicates.py) and judge every engine's rankings alike (domain.py).
+    A body of fewer than five words has no shingle, and is like nothing.
+    """
+    words = _WORD.findall(body.lower())
+    return frozenset(zip(words, words[1:], words[2:], words[3:], words[4:], strict=False))
+
+
+def shingle_overlap(
+    first: frozenset[tuple[str, ...]], second: frozenset[tuple[str, ...]]
+) -> tuple[float, float]:
+    """(Jaccard similarity, containment in the smaller) of two shingle sets; (0, 0) when one is empty."""
+    if not first or not second:
+        return 0.0, 0.0
+    shared = len(first & second)
+    return shared / len(first | second), shared / min(len(first), len(second))

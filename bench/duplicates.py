@@ -29,7 +29,6 @@ import argparse
 import gzip
 import json
 import random
-import re
 import sys
 import time
 import tracemalloc
@@ -41,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "src")]
+sys.path[:0] = [str(REPO / "src"), str(REPO / "bench")]
 
+from corpus import shingle_overlap, word_shingles  # noqa: E402
 from statementsearch import dedup  # noqa: E402
 
 Record = dict[str, Any]
@@ -61,7 +61,6 @@ MAX_PAIRS_PER_ANCHOR = 200
 """Candidate pairs per anchor in the band listing (a template's anchor is shared by hundreds)."""
 MAX_POSTING = 300
 """The anchor recall check pairs up releases by every sketch hash shared by at most this many."""
-_WORD = re.compile(r"[^\W_]+")
 
 
 def _arguments() -> argparse.Namespace:
@@ -194,19 +193,9 @@ def _print_samples(records: list[Record], members: dict[str, list[int]]) -> None
             print("    " + _line(records[position]))
 
 
-def _word_shingles(body: str) -> set[tuple[str, ...]]:
-    """Word 5-shingles of a whole body: the independent measure (slow: every word, no sampling)."""
-    words = _WORD.findall(body.lower())
-    return set(zip(words, words[1:], words[2:], words[3:], words[4:], strict=False))
-
-
 def _whole(a: Record, b: Record) -> tuple[float, float]:
     """(Jaccard similarity, containment) of the word 5-shingles of two whole bodies."""
-    first, second = _word_shingles(_text(a, "body")), _word_shingles(_text(b, "body"))
-    if not first or not second:
-        return 0.0, 0.0
-    shared = len(first & second)
-    return shared / len(first | second), shared / min(len(first), len(second))
+    return shingle_overlap(word_shingles(_text(a, "body")), word_shingles(_text(b, "body")))
 
 
 def _exact(a: Record, b: Record, table: Boilerplate) -> tuple[float, float | None]:

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 TABLE = "releases"
 # Column order matters: snippet() names the body by its index (4).
@@ -32,7 +33,7 @@ _TOKEN = re.compile(r'(?:(?P<pf>\w+):)?"(?P<phrase>[^"]*)"|(?:(?P<wf>\w+):)?(?P<
 _WORD_CHAR = re.compile(r"\w")
 
 
-def build(dest_file: Path, records: Iterable[dict]) -> float:
+def build(dest_file: Path, records: Iterable[dict[str, Any]]) -> float:
     """Load records into a new FTS5 table in one transaction; return wall seconds (reading included).
 
     dest_file must not exist: appending to an old database would double the rows and the size.
@@ -52,7 +53,7 @@ def build(dest_file: Path, records: Iterable[dict]) -> float:
     return time.perf_counter() - start
 
 
-def _rows(records: Iterable[dict]) -> Iterator[tuple[str, str, str, str, str]]:
+def _rows(records: Iterable[dict[str, Any]]) -> Iterator[tuple[str, str, str, str, str]]:
     """Turn records into insert tuples lazily, so the corpus is never all in memory."""
     for rec in records:
         yield rec["id"], rec["title"], rec["issuer"], rec["date"], rec["body"]
@@ -116,7 +117,7 @@ def run_queries(
         for qid, text in queries:
             start = time.perf_counter()
             try:
-                con.execute(SEARCH_SQL, (translate(text), limit)).fetchall()
+                search(con, text, limit)
             except sqlite3.Error as exc:
                 print(f"fts5: {qid} {text!r} failed: {exc!r}", file=sys.stderr)
                 if errors is not None:
@@ -125,3 +126,17 @@ def run_queries(
     finally:
         con.close()
     return times
+
+
+def search(con: sqlite3.Connection, text: str, limit: int) -> list[tuple[str, str]]:
+    """(id, snippet) of the top `limit` rows for a Whoosh-syntax query, best first (bm25)."""
+    return con.execute(SEARCH_SQL, (translate(text), limit)).fetchall()
+
+
+def ranked_ids(db_file: Path, queries: Iterable[tuple[str, str]], limit: int = 10) -> dict[str, list[str]]:
+    """The ids of each query's top `limit` rows, best first: the answers `run_queries` times, for judging."""
+    con = sqlite3.connect(db_file)
+    try:
+        return {qid: [row_id for row_id, _snippet in search(con, text, limit)] for qid, text in queries}
+    finally:
+        con.close()

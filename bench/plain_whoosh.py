@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from whoosh import index
 from whoosh.fields import ID, TEXT, Schema
@@ -31,7 +32,7 @@ def plain_schema() -> Schema:
     )
 
 
-def build(dest: Path, records: Iterable[dict]) -> float:
+def build(dest: Path, records: Iterable[dict[str, Any]]) -> float:
     """Index records into a new index at dest with one default writer; return wall seconds.
 
     The time covers reading the records too, since a real build must read them. dest must be absent or
@@ -81,7 +82,7 @@ def run_queries(
     times: list[float] = []
     try:
         with ix.searcher() as searcher:
-            parser = MultifieldParser(["title", "body"], ix.schema)
+            parser = plain_parser(ix)
             for qid, text in queries:
                 start = time.perf_counter()
                 try:
@@ -94,12 +95,34 @@ def run_queries(
     return times
 
 
-def _answer(searcher, parser: MultifieldParser, text: str, limit: int, highlights: bool) -> None:
+def plain_parser(ix: index.Index) -> MultifieldParser:
+    """The newcomer's parser: title and body, Whoosh's default AND of bare words."""
+    return MultifieldParser(["title", "body"], ix.schema)
+
+
+def _answer(searcher: Any, parser: MultifieldParser, text: str, limit: int, highlights: bool) -> None:
     """Answer one query the plain way; kept separate so the timed region in run_queries stays obvious."""
     results = searcher.search(parser.parse(text), limit=limit)
     if highlights:
         for hit in results:
             hit.highlights("body")
+
+
+def ranked_ids(index_dir: Path, queries: Iterable[tuple[str, str]], limit: int = 10) -> dict[str, list[str]]:
+    """The ids of each query's top `limit` hits, in rank order: the plain way's answers, for judging.
+
+    Same index, parser and search call as `run_queries`, so the judged rankings are the timed ones.
+    """
+    ix = index.open_dir(str(index_dir))
+    try:
+        with ix.searcher() as searcher:
+            parser = plain_parser(ix)
+            return {
+                qid: [hit["id"] for hit in searcher.search(parser.parse(text), limit=limit)]
+                for qid, text in queries
+            }
+    finally:
+        ix.close()
 
 
 def _report_error(qid: str, text: str, exc: Exception, errors: list[str] | None) -> None:

@@ -37,12 +37,12 @@ from ir_measures import AP, nDCG
 from whoosh.lang.porter import stem
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from relevance import COLLECTIONS, default_shared, read_qrels
+from relevance import COLLECTIONS, REFERENCE, default_shared, read_qrels
 from statementsearch import StatementIndex, schema
 from statementsearch.errors import QueryError
 from statementsearch.ranking import Ranker
 from statementsearch.scoring import Params, Weighting
-from statementsearch.searching import Columns, Matching
+from statementsearch.searching import Columns, Matching, relaxed
 
 VARIANTS = ("base", "notitle", "cut30", "rare", "upper", "stopwrap")
 MEASURES = {"MAP": AP, "nDCG@10": nDCG @ 10}
@@ -197,11 +197,14 @@ class Ours:
             self.indexes[title_boost] = ix
         return self.indexes[title_boost]
 
-    def run(self, config: Config, queries: list[tuple[str, str]]) -> dict[str, list[tuple[str, float]]]:
+    def run(
+        self, config: Config, queries: list[tuple[str, str]], strict: bool = False, relax: bool = True
+    ) -> dict[str, list[tuple[str, float]]]:
         """Each query's ranked list as `batch` makes it (`search(..., fill=True)`: the same reading,
         ranker and order), without building hits: ids come from the id column. `fill` ranks the
         loosest reading (`searching.filled` takes the matches alone only when that gives the same
-        list): ranked here directly, at half the cost. Queries are read once per index."""
+        list): ranked here directly, at half the cost. Queries are read once per index. `strict`: the
+        matches only, as `search` lists them (relaxed when nothing matches, unless not `relax`)."""
         title_boost, k1, b = config
         ix = self.index(title_boost)
         readings = self.readings.setdefault(title_boost, {})
@@ -218,8 +221,11 @@ class Ours:
                 if matching is None:
                     runs[qid] = []
                     continue
-                loose = Matching(searcher, matching.reading.loosest(), matching.allowed, columns, ranker)
-                runs[qid] = [(columns.value("id", d), score) for d, score in loose.top(DEPTH)]
+                reading = matching.reading if strict else matching.reading.loosest()
+                ranked = Matching(searcher, reading, matching.allowed, columns, ranker)
+                if strict and relax and not ranked.any():
+                    ranked = relaxed(ranked, lambda word: False) or ranked
+                runs[qid] = [(columns.value("id", d), score) for d, score in ranked.top(DEPTH)]
         finally:
             searcher.close()
         return runs
@@ -306,7 +312,7 @@ def evaluate_all(shared: Path, configs: list[Config], log: Callable[[str], None]
     for name in COLLECTIONS:
         docs, queries, qrels = load(shared, name)
         for variant, (vdocs, vqueries) in variants(docs, queries).items():
-            reference = measure(qrels, reference_run(vdocs, vqueries))
+            reference = bar(name, variant, measure(qrels, reference_run(vdocs, vqueries)))
             absolute[f"{name}/{variant}"] = {"reference": reference}
             with tempfile.TemporaryDirectory(prefix=f"cv-{name}-{variant}-") as tmp:
                 ours = Ours(vdocs, Path(tmp))
@@ -319,24 +325,64 @@ def evaluate_all(shared: Path, configs: list[Config], log: Callable[[str], None]
     return {"table": table, "absolute": absolute}
 
 
+def bar(name: str, variant: str, ours: dict[str, float]) -> dict[str, float]:
+    """What a configuration is measured against: for a collection as it is, the plain BM25 figures of
+    shared/README.md (`relevance.REFERENCE`, what bench/relevance.py compares with: its nDCG@10 on CISI is
+    4% above our reference run's); for a variant, our reference run of it (no published figure exists)."""
+    published = REFERENCE.get(name, {})
+    if variant == "base" and "MAP" in published:
+        return {"MAP": published["MAP"], "nDCG@10": published["nDCG@10"]}
+    return ours
+
+
+def rescore(saved: dict[str, Any]) -> dict[Config, dict[tuple[str, str], dict[str, float]]]:
+    """The ratios of a saved run (`--out`) against today's bars, without running anything again."""
+    table: dict[Config, dict[tuple[str, str], dict[str, float]]] = defaultdict(dict)
+    for pair, rows in saved["absolute"].items():
+        name, variant = pair.split("/")
+        reference = bar(name, variant, rows["reference"])
+        for key, figures in rows.items():
+            if key != "reference":
+                config = tuple(float(x) for x in key.strip("()").split(","))
+                table[config][(name, variant)] = ratios(figures, reference)  # type: ignore[index]
+    return table
+
+
+TOLERANCE = 0.005
+"""Worst ratios this close are equal (the spread of one collection's figure between neighbouring
+configurations); among them the corpus needs' nDCG@10 (bench/section_boosts.py --json) decides."""
+
+
 def choose(
-    table: dict[Config, dict[tuple[str, str], dict[str, float]]], collections: Iterable[str]
+    table: dict[Config, dict[tuple[str, str], dict[str, float]]],
+    collections: Iterable[str],
+    domain: dict[Config, float] | None = None,
 ) -> Config:
-    pairs = [(c, v) for c in collections for v in VARIANTS]
-    return max(table, key=lambda config: (worst(table[config], pairs), config))
+    """The configuration whose worst ratio over the collections and their variants is best, among those
+    at least 1.00 of the published reference on every collection as it is (when any is); worst ratios
+    within TOLERANCE of the best are equal, and the domain set's figure (when given) picks among them."""
+    names = list(collections)
+    pairs = [(c, v) for c in names for v in VARIANTS]
+    floor = [c for c in table if all(min(table[c][(n, "base")].values()) >= 1.0 for n in names)]
+    candidates = floor or list(table)
+    best = max(worst(table[c], pairs) for c in candidates)
+    near = [c for c in candidates if worst(table[c], pairs) >= best - TOLERANCE]
+    return max(near, key=lambda c: ((domain or {}).get(c, 0.0), worst(table[c], pairs), c))
 
 
-def report(table: dict[Config, dict[tuple[str, str], dict[str, float]]]) -> dict[str, Any]:
+def report(
+    table: dict[Config, dict[tuple[str, str], dict[str, float]]], domain: dict[Config, float] | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"cross_validated": {}}
     for held in COLLECTIONS:
         train = [c for c in COLLECTIONS if c != held]
-        config = choose(table, train)
+        config = choose(table, train, domain)
         out["cross_validated"][held] = {
             "config": config,
             "train_worst": worst(table[config], [(c, v) for c in train for v in VARIANTS]),
             "held_out": {v: table[config][(held, v)] for v in VARIANTS},
         }
-    chosen = choose(table, COLLECTIONS)
+    chosen = choose(table, COLLECTIONS, domain)
     out["chosen"] = {
         "config": chosen,
         "ratios": {f"{c}/{v}": table[chosen][(c, v)] for c in COLLECTIONS for v in VARIANTS},
@@ -366,13 +412,26 @@ def main(argv: Iterable[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="three configurations only")
     ap.add_argument("--compare", help="COLLECTION/VARIANT: query by query against the reference")
     ap.add_argument("--config", default=f"{schema.TITLE_BOOST},{schema.BM25_K1},{schema.BM25_B}")
+    ap.add_argument("--report", type=Path, help="print the tables of a saved --out file again (no run)")
+    ap.add_argument("--domain", type=Path, help="bench/section_boosts.py --json output: the tie-breaker")
+    ap.add_argument(
+        "--strict", action="store_true", help="--config's ratios, filled lists beside the matches only"
+    )
     args = ap.parse_args(list(argv) if argv is not None else None)
+    domain = _domain(args.domain) if args.domain else None
+    if args.strict:
+        boost, k1, b = (float(x) for x in args.config.split(","))
+        strict_beside_filled(args.shared, (boost, k1, b))
+        return 0
+    if args.report:
+        print_tables(report(rescore(json.loads(args.report.read_text())), domain))
+        return 0
     if args.compare:
         boost, k1, b = (float(x) for x in args.config.split(","))
         compare(args.shared, args.compare, (boost, k1, b))
         return 0
     found = evaluate_all(args.shared, grid(args.quick), lambda line: print(line, file=sys.stderr, flush=True))
-    summary = report(found["table"])
+    summary = report(found["table"], domain)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
@@ -390,6 +449,33 @@ def main(argv: Iterable[str] | None = None) -> int:
     )
     print_tables(summary)
     return 0
+
+
+def strict_beside_filled(shared: Path, config: Config) -> None:
+    """Ratios to the reference of the filled lists (`batch`) and of the matches only (`search`)."""
+    print(
+        "| collection/variant | filled (batch) MAP / nDCG@10 | matches only (search) MAP / nDCG@10 "
+        "| matches only, never relaxed |"
+    )
+    print("|---|---|---|---|")
+    for name in COLLECTIONS:
+        docs, queries, qrels = load(shared, name)
+        for variant, (vdocs, vqueries) in variants(docs, queries).items():
+            reference = bar(name, variant, measure(qrels, reference_run(vdocs, vqueries)))
+            with tempfile.TemporaryDirectory() as tmp:
+                ours = Ours(vdocs, Path(tmp))
+                filled = ratios(measure(qrels, ours.run(config, vqueries)), reference)
+                strict = ratios(measure(qrels, ours.run(config, vqueries, strict=True)), reference)
+                bare = ratios(measure(qrels, ours.run(config, vqueries, strict=True, relax=False)), reference)
+                ours.close()
+            cells = [f"{r['MAP']:.3f} / {r['nDCG@10']:.3f}" for r in (filled, strict, bare)]
+            print(f"| {name}/{variant} | {' | '.join(cells)} |", flush=True)
+
+
+def _domain(path: Path) -> dict[Config, float]:
+    """(title, K1, B) -> the corpus needs' nDCG@10 with the issuer left out of the text field."""
+    rows = json.loads(path.read_text())
+    return {(r["title"], r["k1"], r["b"]): r["ndcg"] for r in rows if r["issuer"] == 0.0}
 
 
 def print_tables(summary: dict[str, Any]) -> None:

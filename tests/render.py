@@ -136,6 +136,11 @@ def format_date(day: date, form: str) -> str:
     return formats[form]
 
 
+def release_text(title: str, issuer: str, issued: str, body: str, end: str | None = "(ends)") -> str:
+    """One release in the seed's text format (an end mark unless `end` is None), for hand-written files."""
+    return f"{title}\n\n(Source: {issuer}; issued {issued})\n\n{body}\n\n{end or ''}\n\n"
+
+
 def _record_date(record: dict[str, Any]) -> date | None:
     value = record.get("date")
     return date.fromisoformat(value) if value else None

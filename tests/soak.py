@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers import stop
+from render import release_text
+
 QUERY = "statement"
 """A word of every release the soak writes."""
 STARTUP_SECONDS = 60.0
@@ -62,8 +65,8 @@ def fingerprint(ix: Any) -> str:
     return hashlib.blake2b(json.dumps([result.total, shown]).encode(), digest_size=12).hexdigest()
 
 
-def release_text(title: str, body: str, issued: str = "Jan. 3, 2020") -> str:
-    return f"{title}\n\n(Source: Soak Agency; issued {issued})\n\n{body}\n\n(ends)\n\n"
+def soak_release(title: str, body: str) -> str:
+    return release_text(title, "Soak Agency", "Jan. 3, 2020", body)
 
 
 def write_base(docs: Path, files: int = 12) -> None:
@@ -71,7 +74,7 @@ def write_base(docs: Path, files: int = 12) -> None:
     docs.mkdir(parents=True, exist_ok=True)
     for number in range(files):
         text = "".join(
-            release_text(f"Base statement {number}.{part}", f"Steady statement text {number} {part}. " * 40)
+            soak_release(f"Base statement {number}.{part}", f"Steady statement text {number} {part}. " * 40)
             for part in range(2)
         )
         (docs / f"base-{number:03}.txt").write_text(text, encoding="utf-8")
@@ -81,12 +84,12 @@ def apply_update(docs: Path, step: int) -> None:
     """Update `step`: one file rewritten with another number of releases, one added, one removed."""
     parts = step % 3 + 1
     changing = "".join(
-        release_text(f"Changing statement v{step} part {part}", f"Version {step} statement body. " * 30)
+        soak_release(f"Changing statement v{step} part {part}", f"Version {step} statement body. " * 30)
         for part in range(parts)
     )
     (docs / "changing.txt").write_text(changing, encoding="utf-8")
     (docs / f"added-{step:03}.txt").write_text(
-        release_text(f"Added statement {step}", "An added statement. " * 30), encoding="utf-8"
+        soak_release(f"Added statement {step}", "An added statement. " * 30), encoding="utf-8"
     )
     (docs / f"added-{step - 2:03}.txt").unlink(missing_ok=True)
 
@@ -155,7 +158,11 @@ def run_soak(work: Path, readers: int, seconds: float, updates: int) -> SoakResu
             _write_loop(ix, docs, seconds, updates, committed, result)
         finally:
             (work / "stop").touch()
-            codes = [process.wait(timeout=STARTUP_SECONDS + 60) for process in processes]
+            try:
+                codes = [process.wait(timeout=STARTUP_SECONDS + 60) for process in processes]
+            finally:
+                for process in processes:  # any reader that did not stop is killed
+                    stop(process)
     _collect(work, codes, committed, result)
     return result
 

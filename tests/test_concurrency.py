@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from helpers import Spawn
 from soak import apply_update, run_soak, write_base
 from statementsearch import StatementIndex
 from statementsearch.cli import main
@@ -105,9 +106,10 @@ def locations(place: Path) -> list[str]:
 
 
 @pytest.fixture
-def holder(place: Path) -> Iterator[subprocess.Popen[str]]:
-    """A writer process stopped inside its update (holding the lock) until `place/go` exists."""
-    process = subprocess.Popen(
+def holder(place: Path, spawn: Spawn) -> Iterator[subprocess.Popen[str]]:
+    """A writer process stopped inside its update (holding the lock) until `place/go` exists; let go
+    when the test ends (and killed by `spawn` if it does not finish then)."""
+    process = spawn(
         [
             sys.executable,
             "-c",
@@ -117,14 +119,11 @@ def holder(place: Path) -> Iterator[subprocess.Popen[str]]:
             str(place / "go"),
         ],
         stdout=subprocess.PIPE,
-        text=True,
     )
     assert process.stdout is not None and process.stdout.readline().strip() == "writing"
-    try:
-        yield process
-    finally:
-        (place / "go").touch()
-        process.wait(timeout=DEADLINE)
+    yield process
+    (place / "go").touch()
+    process.wait(timeout=DEADLINE)
 
 
 def has_open(pid: int, path: Path) -> bool:
@@ -155,14 +154,15 @@ def test_second_writer_fails_at_once_naming_the_holder(place: Path, holder: subp
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the waiter at the lock")
-def test_second_writer_with_wait_waits_then_finishes(place: Path, holder: subprocess.Popen[str]) -> None:
+def test_second_writer_with_wait_waits_then_finishes(
+    place: Path, holder: subprocess.Popen[str], spawn: Spawn
+) -> None:
     (place / "documents" / "late.txt").write_text(
         "Late statement\n\n(Source: Late Office; issued 2020-05-05)\n\nA late statement.\n", encoding="utf-8"
     )
-    waiter = subprocess.Popen(
+    waiter = spawn(
         [sys.executable, "-m", "statementsearch", "index", "--wait", "120", *locations(place)],
         stderr=subprocess.PIPE,
-        text=True,
     )
     wait_until(lambda: has_open(waiter.pid, place / "index" / LOCK_FILE), "the waiter opens the lock file")
     assert waiter.poll() is None  # it is waiting for the holder, not failing
@@ -176,11 +176,13 @@ def test_second_writer_with_wait_waits_then_finishes(place: Path, holder: subpro
 
 
 @pytest.mark.parametrize("wait", [None, "120"], ids=["no-wait", "wait"])
-def test_two_writers_started_together_never_corrupt_the_index(place: Path, wait: str | None) -> None:
+def test_two_writers_started_together_never_corrupt_the_index(
+    place: Path, wait: str | None, spawn: Spawn
+) -> None:
     """Both finish (one after the other) or, without --wait, one may fail clearly; the index is whole."""
     extra = ["--wait", wait] if wait else []
     command = [sys.executable, "-m", "statementsearch", "index", *extra, *locations(place)]
-    writers = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    writers = [spawn(command, stderr=subprocess.PIPE) for _ in range(2)]
     outcomes = [(w.wait(timeout=DEADLINE * 2), w.communicate()[1]) for w in writers]
     for code, stderr in outcomes:
         assert code in ((0,) if wait else (0, 2)), stderr
@@ -204,7 +206,9 @@ def test_lock_of_a_killed_writer_is_recovered(place: Path, holder: subprocess.Po
 
 def test_lock_file_of_a_dead_process_copied_in_is_cleared(place: Path) -> None:
     """A lock file naming a dead pid (e.g. an index folder copied from a crashed machine)."""
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, timeout=DEADLINE
+    )
     (place / "index" / LOCK_FILE).write_text(f"{int(dead.stdout)} 2020-01-01T00:00:00\n")
     code, stderr = cli("index", *locations(place))
     assert code == 0 and "stale lock" in stderr

@@ -10,20 +10,20 @@ the next `statementsearch index` must bring it to exactly the documents on disk,
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from helpers import Spawn
+from render import release_text
 from statementsearch import IndexWriteError, StatementIndex
 from statementsearch.cli import main
 from statementsearch.index import MARKER_FILE
@@ -114,10 +114,6 @@ print("finished without being killed")
 
 
 # ---------------------------------------------------------------------------------------------- documents
-
-
-def release_text(title: str, issuer: str, issued: str, body: str) -> str:
-    return f"{title}\n\n(Source: {issuer}; issued {issued})\n\n{body}\n\n(ends)\n\n"
 
 
 def write_doc(folder: Path, name: str, number: int, word: str, count: int) -> None:
@@ -214,20 +210,27 @@ def place(tmp_path: Path, versions: Versions) -> Path:
     return tmp_path / "place"
 
 
-def run_killed(place: Path, mode: str, point: str, arg: int = 1) -> int:
-    """Run the indexer in its own process group and check it was killed at the point (not finished).
+RunKilled = Callable[..., None]
 
-    Returns its pid, which is also its process group id. Output goes to a file, not a pipe: a worker
+
+@pytest.fixture
+def run_killed(place: Path, spawn: Spawn) -> RunKilled:
+    """`run_killed(mode, point, arg=1)`: run the indexer on `place` in its own process group and check it
+    was killed at the point (not finished). Whatever is left of the group (Whoosh's workers, when only
+    the parent was killed) is killed when the test ends. Output goes to a file, not a pipe: a worker
     process that outlives its parent would keep a pipe open."""
-    args = [str(place / "index"), str(place / "documents"), mode, point, str(arg)]
-    with open(place / "killed.log", "w+") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", KILL_SCRIPT, *args], stdout=log, stderr=log, start_new_session=True
-        )
-        code = process.wait(timeout=120)
-        log.seek(0)
-        assert code == -9, f"not killed at {point}: {code} {log.read()}"
-    return process.pid
+
+    def run(mode: str, point: str, arg: int = 1) -> None:
+        args = [str(place / "index"), str(place / "documents"), mode, point, str(arg)]
+        with open(place / "killed.log", "w+") as log:
+            process = spawn(
+                [sys.executable, "-c", KILL_SCRIPT, *args], stdout=log, stderr=log, start_new_session=True
+            )
+            code = process.wait(timeout=120)
+            log.seek(0)
+            assert code == -9, f"not killed at {point}: {code} {log.read()}"
+
+    return run
 
 
 def bytes_to_read(docs: Path, mode: str, v1: dict[str, Release]) -> int:
@@ -290,14 +293,14 @@ BYTE_FRACTIONS = {"update": (0.0, 0.25, 0.5, 0.75, 1.0), "rebuild": (0.0, 0.5, 1
     [(mode, fraction) for mode, fractions in BYTE_FRACTIONS.items() for fraction in fractions],
 )
 def test_kill_after_n_bytes_leaves_the_previous_state(
-    place: Path, versions: Versions, mode: str, fraction: float
+    place: Path, versions: Versions, run_killed: RunKilled, mode: str, fraction: float
 ) -> None:
     """Killed after the first release, a quarter, half, three quarters, or all of the releases were
     written (before the deletions and the commit): the index is as before, and the next update finishes."""
     if mode == "build":
         shutil.rmtree(place / "index")
     total = bytes_to_read(place / "documents", mode, versions.v1)
-    run_killed(place, mode, "bytes", max(1, int(total * fraction)))
+    run_killed(mode, "bytes", max(1, int(total * fraction)))
     check_state(place, {} if mode == "build" else versions.v1)
     check_recovers(place, versions)
 
@@ -324,59 +327,49 @@ COMMIT_POINTS = [
     ("mode", "point", "number", "leaves"), COMMIT_POINTS, ids=[f"{m}-{p}-{n}" for m, p, n, _ in COMMIT_POINTS]
 )
 def test_kill_during_commit_leaves_one_whole_state(
-    place: Path, versions: Versions, mode: str, point: str, number: int, leaves: str
+    place: Path, versions: Versions, run_killed: RunKilled, mode: str, point: str, number: int, leaves: str
 ) -> None:
-    run_killed(place, mode, point, number)
+    run_killed(mode, point, number)
     check_state(place, versions.v1 if leaves == "before" else versions.v2)
     check_recovers(place, versions, commits=leaves == "before")
 
 
 @pytest.mark.parametrize("point", ["create_before_toc", "create_after_toc"])
 def test_kill_while_creating_the_index_leaves_a_folder_the_next_update_can_use(
-    place: Path, versions: Versions, point: str
+    place: Path, versions: Versions, run_killed: RunKilled, point: str
 ) -> None:
     """Killed as the index folder is first created, before or after Whoosh writes its first TOC."""
     shutil.rmtree(place / "index")
-    run_killed(place, "build", point)
+    run_killed("build", point)
     check_recovers(place, versions, killed_inside_lock=False)
 
 
 @pytest.mark.parametrize("point", ["toc_rename_before", "toc_rename_after"])
 def test_killed_commit_leaves_no_file_after_the_next_update(
-    place: Path, versions: Versions, point: str
+    place: Path, versions: Versions, run_killed: RunKilled, point: str
 ) -> None:
-    run_killed(place, "update", point)
+    run_killed("update", point)
     check_recovers(place, versions, commits=False)
     with StatementIndex.open(place / "index") as ix:
         assert leftovers(ix) == []
 
 
-@pytest.fixture
-def reap_group() -> Iterator[list[int]]:
-    """Process groups started by a test; whatever is left of them is killed afterwards."""
-    groups: list[int] = []
-    yield groups
-    for group in groups:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-
-
 def test_parallel_build_killed_in_its_parent_only(
-    place: Path, versions: Versions, reap_group: list[int]
+    place: Path, versions: Versions, run_killed: RunKilled
 ) -> None:
     """kill -9 of the main process alone (as the OOM killer does) while Whoosh's workers run: the index is
     as before, and the next update is right even if the orphaned workers are still writing."""
-    reap_group.append(run_killed(place, "parallel", "bytes_parent", 20_000))
+    run_killed("parallel", "bytes_parent", 20_000)
     check_state(place, versions.v1)
     check_recovers(place, versions)
 
 
-def test_repeated_kills_then_update(place: Path, versions: Versions) -> None:
+def test_repeated_kills_then_update(place: Path, versions: Versions, run_killed: RunKilled) -> None:
     """Three killed runs in a row (at different points) still leave v1, and one update finishes."""
     total = bytes_to_read(place / "documents", "update", versions.v1)
-    run_killed(place, "update", "bytes", total // 3)
-    run_killed(place, "update", "toc_rename_before")
-    run_killed(place, "rebuild", "commit_toc_before")
+    run_killed("update", "bytes", total // 3)
+    run_killed("update", "toc_rename_before")
+    run_killed("rebuild", "commit_toc_before")
     check_state(place, versions.v1)
     check_recovers(place, versions)
 
@@ -420,18 +413,23 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
     point = tmp_path / "tmpfs"
     point.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(point)], capture_output=True, text=True
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(point)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
         yield point
     finally:
-        subprocess.run(["umount", "-l", str(point)], check=False)
+        subprocess.run(["umount", "-l", str(point)], check=False, timeout=60)
 
 
 def remount(point: Path, options: str) -> None:
-    subprocess.run(["mount", "-o", f"remount,{options}", str(point)], check=True, capture_output=True)
+    subprocess.run(
+        ["mount", "-o", f"remount,{options}", str(point)], check=True, capture_output=True, timeout=60
+    )
 
 
 def test_update_of_read_only_index_fails_clearly_and_keeps_it(

@@ -27,13 +27,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from helpers import SEED
 from statementsearch import StatementIndex, StatementSearchError
 from statementsearch.cli import main
 from statementsearch.models import FileReport
 from statementsearch.query import make_parser, parse_query
 from statementsearch.reader import read_file, read_paths, scan_documents
 
-SEED = Path(__file__).resolve().parents[1] / "documents" / "000_fb62ce4d62dc1888.txt"
 BOUND_SECONDS = 5.0
 """Generous bound for one hostile query or file on a loaded 2-core machine."""
 FUZZ = settings(

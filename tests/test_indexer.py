@@ -20,18 +20,13 @@ from typing import Any
 
 import pytest
 
-from render import CorpusLoader
+from helpers import SEED, Spawn
+from render import CorpusLoader, release_text
 from statementsearch import IndexLockedError, StatementIndex, indexer
 from statementsearch.dedup import GroupEntry, assign_groups, fingerprints, shingling
 from statementsearch.indexer import LOCK_FILE, load_manifest, writer_lock
 from statementsearch.manifest import SEEN_FILE
 from statementsearch.models import FileFailure, FileReport
-
-SEED = Path(__file__).resolve().parents[1] / "documents" / "000_fb62ce4d62dc1888.txt"
-
-
-def release_text(title: str, issuer: str, issued: str, body: str, end: str = "(ends)") -> str:
-    return f"{title}\n\n(Source: {issuer}; issued {issued})\n\n{body}\n\n{end}\n\n"
 
 
 def ids(ix: StatementIndex, query: str = "*") -> set[str]:
@@ -307,13 +302,15 @@ def test_live_index_sees_a_deletion_made_by_another_process(ix: StatementIndex, 
     assert ids(ix, "navy") == {"dod/a.txt#2"}
     (docs / "dod" / "a.txt").unlink()
     script = "import sys; import statementsearch as s; s.StatementIndex.open(sys.argv[1]).update(sys.argv[2])"
-    subprocess.run([sys.executable, "-c", script, str(ix.path), str(docs)], check=True)
+    subprocess.run([sys.executable, "-c", script, str(ix.path), str(docs)], check=True, timeout=120)
     assert ids(ix, "navy") == set()
     assert ids(ix) == {"seed.txt#1", "seed.txt#2"}
 
 
-def test_second_writer_fails_clearly_while_first_holds_the_lock(ix: StatementIndex, docs: Path) -> None:
-    holder = subprocess.Popen(
+def test_second_writer_fails_clearly_while_first_holds_the_lock(
+    ix: StatementIndex, docs: Path, spawn: Spawn
+) -> None:
+    holder = spawn(
         [
             sys.executable,
             "-c",
@@ -329,21 +326,18 @@ def test_second_writer_fails_clearly_while_first_holds_the_lock(ix: StatementInd
             ),
         ],
         stdout=subprocess.PIPE,
-        text=True,
     )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with pytest.raises(IndexLockedError, match=f"process {holder.pid}"):
-            ix.update(docs)
-        # Waiting long enough succeeds once the holder is done.
-        assert ix.update(docs, wait=10).unchanged == 2
-    finally:
-        holder.wait(timeout=10)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with pytest.raises(IndexLockedError, match=f"process {holder.pid}"):
+        ix.update(docs)
+    # Waiting long enough succeeds once the holder is done.
+    assert ix.update(docs, wait=10).unchanged == 2
+    assert holder.wait(timeout=10) == 0
 
 
 def test_stale_lock_of_dead_process_is_cleared_with_a_notice(ix: StatementIndex, docs: Path) -> None:
     dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, timeout=120
     )
     (ix.path / LOCK_FILE).write_text(f"{dead.stdout.strip()} 2020-01-01T00:00:00\n")
     notices: list[str] = []
@@ -391,7 +385,7 @@ def test_build_killed_midway_leaves_previous_state_and_next_run_completes(tmp_pa
     write_many_files(docs, 60, "beta")
     total = sum(p.stat().st_size for p in docs.glob("beta-*"))
     result = subprocess.run(
-        [sys.executable, "-c", KILL_SCRIPT, str(index_dir), str(docs), str(total // 2), mode]
+        [sys.executable, "-c", KILL_SCRIPT, str(index_dir), str(docs), str(total // 2), mode], timeout=120
     )
     assert result.returncode == -9
     survivor = StatementIndex.open(index_dir)
@@ -418,16 +412,18 @@ def test_searches_during_updates_never_fail(ix: StatementIndex, docs: Path) -> N
     for thread in threads:
         thread.start()
     target = docs / "dod" / "a.txt"
-    for n in range(15):
-        extra = release_text("Submarine visit", "US Navy", "March 1, 2020", "Submarine.") if n % 2 else ""
-        target.write_text(
-            release_text("Navy exercise", "US Navy", "Feb. 3, 2020", f"Navy drill {n}.") + extra,
-            encoding="utf-8",
-        )
-        ix.update(docs)
-    stop.set()
-    for thread in threads:
-        thread.join()
+    try:
+        for n in range(15):
+            extra = release_text("Submarine visit", "US Navy", "March 1, 2020", "Submarine.") if n % 2 else ""
+            target.write_text(
+                release_text("Navy exercise", "US Navy", "Feb. 3, 2020", f"Navy drill {n}.") + extra,
+                encoding="utf-8",
+            )
+            ix.update(docs)
+    finally:  # the readers stop even when an update fails
+        stop.set()
+        for thread in threads:
+            thread.join()
     assert errors == []
     assert counts and set(counts) <= {2, 3}
 

@@ -27,6 +27,7 @@ from render import (
     expected_fields,
     group_records,
     random_variant,
+    release_text,
     render_text_file,
 )
 from statementsearch import reader
@@ -42,6 +43,7 @@ from statementsearch.reader import (
     scan_documents,
     unescape_name,
 )
+from synthetic import records, vocabulary
 
 SEED_TITLES = (
     "Senior DOD Official Describes Rationale for Attack on Quds Force Commander",
@@ -56,10 +58,6 @@ def write(folder: Path, name: str, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
-
-
-def release(title: str, issuer: str, issued: str, body: str, end: str | None = "(ends)") -> str:
-    return f"{title}\n\n(Source: {issuer}; issued {issued})\n\n{body}\n\n{end or ''}\n\n"
 
 
 def only_release(report: FileReport) -> Any:
@@ -152,45 +150,59 @@ def check_rendered(records: list[dict[str, Any]], variant: Variant, folder: Path
     return wrong
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("variant", AXES, ids=variant_id)
-def test_rendered_corpus_files_read_back_exactly(
-    variant: Variant, corpus_records: CorpusLoader, tmp_path: Path
-) -> None:
-    records = corpus_records(6, seed=len(repr(variant)))
-    assert check_rendered(records, variant, tmp_path) == []
+def test_rendered_files_read_back_exactly(variant: Variant, tmp_path: Path) -> None:
+    """Synthetic releases (numbers, capitals, accents, curly quotes, end marks inside lines) written
+    as each axis varies the format: every field comes back."""
+    batch = records(vocabulary(), 6, seed=len(repr(variant)))
+    assert check_rendered(batch, variant, tmp_path) == []
+
+
+def test_parse_accuracy_over_rendered_synthetic_files(tmp_path: Path) -> None:
+    """Every axis at once, chosen at random for each of 100 files."""
+    rng = random.Random(17)
+    files = group_records(records(vocabulary(), 350, seed=9), rng)[:100]
+    wrong = [check_rendered(batch, random_variant(rng), tmp_path / str(n)) for n, batch in enumerate(files)]
+    assert [item for items in wrong for item in items] == []
 
 
 @pytest.mark.shared
-def test_parse_accuracy_over_rendered_files(corpus_records: CorpusLoader, tmp_path: Path) -> None:
+def test_rendered_corpus_files_read_back(corpus_records: CorpusLoader, tmp_path: Path) -> None:
+    """Real releases, with their mess: exactly along each axis, and at least 99.5% of them with every
+    field right when all axes vary at random."""
+    failed = {}
+    for variant in AXES:
+        batch = corpus_records(6, seed=len(repr(variant)))
+        wrong = check_rendered(batch, variant, tmp_path / variant_id(variant).replace("/", "_"))
+        if wrong:
+            failed[variant_id(variant)] = wrong
+    assert failed == {}
     rng = random.Random(31)
     files = group_records(corpus_records(1100, seed=5), rng)[:300]
     right = total = 0
-    for number, records in enumerate(files):
+    for number, batch in enumerate(files):
         folder = tmp_path / str(number)
-        wrong = check_rendered(records, random_variant(rng), folder)
-        total += len(records)
-        right += len(records) - len({item.split()[0] for item in wrong})
+        wrong = check_rendered(batch, random_variant(rng), folder)
+        total += len(batch)
+        right += len(batch) - len({item.split()[0] for item in wrong})
     accuracy = right / total
     print(f"parse accuracy: {accuracy:.2%} of {total} releases in {len(files)} files (every field right)")
     assert accuracy >= 0.995
 
 
 @pytest.mark.shared
-def test_corpus_jsonl_files_read_whole(shared_dir: Path) -> None:
-    for name in ("isaf-pr",):  # the big two (85k releases, ~10 s) are covered by samples and the bench
+def test_shared_json_lines_files_read_whole(shared_dir: Path) -> None:
+    """A corpus (the big two, 85k releases and ~10 s, are covered by samples and the bench) and the IR
+    collections, whose records have extra keys and some neither title nor body."""
+    for name in ("isaf-pr",):
         path = shared_dir / "corpora" / name / "releases.jsonl.gz"
         report = read_file(path, root=shared_dir)
         lines = gzip.decompress(path.read_bytes()).decode("utf-8").split("\n")
-        records = [json.loads(line) for line in lines if line.strip()]
+        rows = [json.loads(line) for line in lines if line.strip()]
         assert report.error is None and report.warnings == ()
-        assert [r.id for r in report.releases] == [record["id"] for record in records]
-        assert report.releases[0].date == date.fromisoformat(records[0]["date"])
+        assert [r.id for r in report.releases] == [row["id"] for row in rows]
+        assert report.releases[0].date == date.fromisoformat(rows[0]["date"])
         assert report.path == f"corpora/{name}/releases.jsonl.gz"
-
-
-@pytest.mark.shared
-def test_ir_collections_read_with_their_extra_keys(shared_dir: Path) -> None:
     for name, count in (("cranfield", 1398), ("time", 423), ("cisi", 1460)):
         report = read_file(shared_dir / "ir" / name / "docs.jsonl")
         assert report.error is None and len(report.releases) == count
@@ -205,7 +217,7 @@ def test_ir_collections_read_with_their_extra_keys(shared_dir: Path) -> None:
 def test_without_end_marks_the_title_line_before_a_source_line_starts_the_next_release(
     tmp_path: Path,
 ) -> None:
-    text = release("First", "A", "2020-01-01", "Para one.\n\nPara two.", None) + release(
+    text = release_text("First", "A", "2020-01-01", "Para one.\n\nPara two.", None) + release_text(
         "Second", "B", "2020-01-02", "Only para.", None
     )
     first, second = read_file(write(tmp_path, "a.txt", text)).releases
@@ -226,13 +238,13 @@ def test_text_after_an_end_mark_is_dropped_and_headers_stripped_before_any_title
 
 
 def test_issuer_may_hold_parentheses_and_date_a_time_zone(tmp_path: Path) -> None:
-    text = release("T", "Barbara Lee (D-CA)", "Jan. 3, 2020 10:30 AM (EST)", "Body.")
+    text = release_text("T", "Barbara Lee (D-CA)", "Jan. 3, 2020 10:30 AM (EST)", "Body.")
     got = only_release(read_file(write(tmp_path, "a.txt", text)))
     assert (got.issuer, got.date) == ("Barbara Lee (D-CA)", date(2020, 1, 3))
 
 
 def test_unparseable_date_keeps_the_release_and_warns(tmp_path: Path) -> None:
-    text = release("One", "A", "Jan. 3, 2020", "B1") + release("Two", "A", "Jnuary 45", "B2")
+    text = release_text("One", "A", "Jan. 3, 2020", "B1") + release_text("Two", "A", "Jnuary 45", "B2")
     report = read_file(write(tmp_path, "a.txt", text))
     assert [r.date for r in report.releases] == [date(2020, 1, 3), None]
     assert report.warnings == ("release 2: unparseable date 'Jnuary 45'",)
@@ -240,7 +252,7 @@ def test_unparseable_date_keeps_the_release_and_warns(tmp_path: Path) -> None:
 
 def test_cp1252_curly_quotes_and_utf16_come_out_right(tmp_path: Path) -> None:
     body = "\u201cWe remain resolute,\u201d the official said \u2014 twice."
-    text = release("Quotes \u2019n\u2019 dashes", "A", "2020-01-03", body)
+    text = release_text("Quotes \u2019n\u2019 dashes", "A", "2020-01-03", body)
     for encoding in ("cp1252", "utf-16", "utf-8-sig"):
         got = only_release(read_file(write(tmp_path, f"{encoding}.txt", text.encode(encoding))))
         assert (got.title, got.body) == ("Quotes \u2019n\u2019 dashes", body)
@@ -278,7 +290,7 @@ def test_os_errors_are_reported(tmp_path: Path) -> None:
 
 
 def test_permission_denied_is_reported(tmp_path: Path) -> None:
-    path = write(tmp_path, "secret.txt", release("T", "A", "2020-01-01", "B"))
+    path = write(tmp_path, "secret.txt", release_text("T", "A", "2020-01-01", "B"))
     path.chmod(0)
     try:
         if os.access(path, os.R_OK):
@@ -291,7 +303,7 @@ def test_permission_denied_is_reported(tmp_path: Path) -> None:
 
 
 def test_permission_denied_is_reported_even_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write(tmp_path, "secret.txt", release("T", "A", "2020-01-01", "B"))
+    path = write(tmp_path, "secret.txt", release_text("T", "A", "2020-01-01", "B"))
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(path))
@@ -302,7 +314,7 @@ def test_permission_denied_is_reported_even_as_root(tmp_path: Path, monkeypatch:
 
 def test_files_above_the_size_limit_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reader, "MAX_FILE_BYTES", 64)
-    path = write(tmp_path, "big.txt", release("T", "A", "2020-01-01", "B" * 100))
+    path = write(tmp_path, "big.txt", release_text("T", "A", "2020-01-01", "B" * 100))
     error = read_file(path).error
     assert error is not None and error.startswith("file too large")
 
@@ -428,7 +440,7 @@ def test_unlistable_folder_is_a_failure_even_as_root(tmp_path: Path, monkeypatch
 
 
 def test_read_paths_takes_files_folders_and_missing_paths(seed_path: Path, tmp_path: Path) -> None:
-    write(tmp_path, "docs/dod/2020-01.txt", release("T", "US DoD", "Jan. 3, 2020", "B"))
+    write(tmp_path, "docs/dod/2020-01.txt", release_text("T", "US DoD", "Jan. 3, 2020", "B"))
     write(tmp_path, "docs/empty.txt", "")
     reports = list(read_paths([seed_path, tmp_path / "docs", tmp_path / "nope.txt"]))
     assert [(r.path, r.error) for r in reports] == [
@@ -446,7 +458,7 @@ def test_read_paths_takes_files_folders_and_missing_paths(seed_path: Path, tmp_p
 def test_a_name_that_is_not_utf8_gets_a_printable_id_that_leads_back_to_the_file(tmp_path: Path) -> None:
     """A Latin-1 name from an old archive: its id is valid, printable text, and names the file again."""
     with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.txt"), "wb") as handle:
-        handle.write(release("Cafe opens", "City Hall", "Jan. 3, 2020", "Coffee.").encode("utf-8"))
+        handle.write(release_text("Cafe opens", "City Hall", "Jan. 3, 2020", "Coffee.").encode("utf-8"))
     files, failures = scan_documents(tmp_path)
     assert failures == [] and len(files) == 1
     report = read_file(files[0], tmp_path)
@@ -486,8 +498,8 @@ def test_read_paths_names_files_inside_the_documents_folder_as_the_index_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docs = tmp_path / "documents"
-    write(docs, "dod/2020-01.txt", release("T", "US DoD", "Jan. 3, 2020", "B"))
-    write(tmp_path, "elsewhere/x.txt", release("T", "US DoD", "Jan. 3, 2020", "B"))
+    write(docs, "dod/2020-01.txt", release_text("T", "US DoD", "Jan. 3, 2020", "B"))
+    write(tmp_path, "elsewhere/x.txt", release_text("T", "US DoD", "Jan. 3, 2020", "B"))
     as_given = [docs / "dod" / "2020-01.txt", docs / "dod", docs, tmp_path / "documents" / ".." / "documents"]
     for path in as_given:
         assert [r.releases[0].id for r in read_paths([path], docs)] == ["dod/2020-01.txt#1"], path
@@ -500,7 +512,7 @@ def test_read_paths_names_files_inside_the_documents_folder_as_the_index_does(
 
 
 def test_a_folder_reached_through_a_link_counts_as_inside(tmp_path: Path) -> None:
-    write(tmp_path, "real/dod/a.txt", release("T", "US DoD", "Jan. 3, 2020", "B"))
+    write(tmp_path, "real/dod/a.txt", release_text("T", "US DoD", "Jan. 3, 2020", "B"))
     (tmp_path / "documents").symlink_to(tmp_path / "real")
     reports = list(read_paths([tmp_path / "real" / "dod"], tmp_path / "documents"))
     assert [r.releases[0].id for r in reports] == ["dod/a.txt#1"]

@@ -85,22 +85,28 @@ def term_for(word: str) -> str | None:
     return term
 
 
+def _lowered_whole(text: str) -> str | None:
+    """The text lowercased in one go when that lowercases each of its words as Whoosh does (one word at a
+    time), else None. Two things differ: a character that expands ("İ" -> "i̇") moves every offset after
+    it, and a capital sigma ends a word as "ς" when lowercased alone but may become "σ" in context
+    ("ΑΣ'Α"). Neither occurs in most text, which is lowercased at C speed."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) and "Σ" not in text else None
+
+
 def words(text: str) -> list[str]:
     """The lowercased words of a text, before stop words and stemming (used for spelling)."""
-    lowered = text.lower()
-    if len(lowered) == len(text):
+    lowered = _lowered_whole(text)
+    if lowered is not None:
         return TOKEN_PATTERN.findall(lowered)
     return [word for word, _, _ in word_spans(text)]
 
 
 def word_spans(text: str) -> Iterator[tuple[str, int, int]]:
-    """Each lowercased word with its [start, end) offsets in `text`.
-
-    Lowercasing a whole text keeps offsets unless a character expands ("İ" -> "i̇"); only then are words
-    matched in the original and lowercased one by one, so offsets always point into `text`.
-    """
-    lowered = text.lower()
-    if len(lowered) == len(text):
+    """Each lowercased word with its [start, end) offsets in `text` (words lowercased one by one where
+    lowercasing the whole text would give other words or offsets: see `_lowered_whole`)."""
+    lowered = _lowered_whole(text)
+    if lowered is not None:
         for match in TOKEN_PATTERN.finditer(lowered):
             yield match.group(), match.start(), match.end()
     else:
@@ -163,10 +169,18 @@ class EnglishAnalyzer(Analyzer):  # type: ignore[misc]
         start_char: int = 0,
         mode: str = "",
         no_morph: bool = False,
+        tokenize: bool = True,
         **kwargs: Any,
     ) -> Iterator[Token]:
-        """The same terms as `terms()`, as Whoosh tokens (one object reused, as Whoosh's own analyzers do)."""
+        """The same terms as `terms()`, as Whoosh tokens (one object reused, as Whoosh's own analyzers do).
+
+        `tokenize=False` (Whoosh's parser asks it for a wildcard pattern such as `kata?b`) gives the whole
+        value as one lowercased token, as Whoosh's tokenizer does: splitting it at the `?` would make two
+        patterns of it."""
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            yield from _whole(token, value, positions, chars, start_pos, start_char)
+            return
         pos = start_pos
         for word, start, end in word_spans(value):
             term = term_for(word)
@@ -185,3 +199,16 @@ class EnglishAnalyzer(Analyzer):  # type: ignore[misc]
             if not token.stopped:
                 pos += 1
             yield token
+
+
+def _whole(
+    token: Token, value: str, positions: bool, chars: bool, start_pos: int, start_char: int
+) -> Iterator[Token]:
+    token.text = value.lower()
+    token.boost = 1.0
+    token.stopped = False
+    if positions:
+        token.pos = start_pos
+    if chars:
+        token.startchar, token.endchar = start_char, start_char + len(value)
+    yield token

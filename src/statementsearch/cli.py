@@ -21,6 +21,7 @@ import click
 if TYPE_CHECKING:
     from .index import StatementIndex
     from .models import Hit, SearchResult, UpdateSummary
+    from .shards import AnyIndex, ShardedIndex
 
 PROG = "statementsearch"
 
@@ -41,10 +42,23 @@ def _user_errors() -> Iterator[None]:
         _fail(str(exc))
 
 
+SCHEDULER_KEY = "statementsearch.scheduler"
+
+
 class Locations:
-    def __init__(self, index: str, documents: str) -> None:
+    """Where the index and the documents are, and the Dask scheduler that serves a sharded index (from
+    `--scheduler` of the running command, when it has one)."""
+
+    def __init__(self, index: str, documents: str, scheduler: str | None = None) -> None:
         self.index = Path(index)
         self.documents = Path(documents)
+        context = click.get_current_context(silent=True)
+        self.scheduler = scheduler or (context.meta.get(SCHEDULER_KEY) if context is not None else None)
+
+
+def _remember_scheduler(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    ctx.meta[SCHEDULER_KEY] = value or None
+    return value
 
 
 def location_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,6 +71,15 @@ def location_options(func: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         type=click.Path(file_okay=False),
         help="Folder of release files [env: STATEMENTSEARCH_DOCUMENTS].",
+    )(func)
+    func = click.option(
+        "--scheduler",
+        envvar="STATEMENTSEARCH_SCHEDULER",
+        metavar="tcp://HOST:PORT",
+        expose_value=False,
+        callback=_remember_scheduler,
+        help="Dask scheduler whose workers build and search a sharded index (none: local processes) "
+        "[env: STATEMENTSEARCH_SCHEDULER].",
     )(func)
     func = click.option(
         "--index",
@@ -152,8 +175,10 @@ def _progress_printer(enabled: bool) -> tuple[Callable[[int, int], None] | None,
 
 
 def _run_update(
-    ix: StatementIndex, documents: Path, *, rebuild: bool, wait: float, procs: int
+    ix: AnyIndex, documents: Path, *, rebuild: bool, wait: float, procs: int, shards: int | None = None
 ) -> UpdateSummary:
+    from .shards import ShardedIndex
+
     show_bar = sys.stderr.isatty()
     progress, finish = _progress_printer(show_bar)
 
@@ -161,6 +186,10 @@ def _run_update(
         click.echo(f"{PROG}: {message}", err=True)
 
     try:
+        if isinstance(ix, ShardedIndex):
+            return ix.update(
+                documents, progress=progress, wait=wait, notice=notice, rebuild=rebuild, shards=shards
+            )
         return ix.update(documents, progress=progress, procs=procs, wait=wait, notice=notice, rebuild=rebuild)
     finally:
         finish()
@@ -184,10 +213,14 @@ def _default_procs() -> int:
     return min(2, os.cpu_count() or 1)
 
 
-def open_index(locations: Locations, *, build_if_missing: bool = True) -> StatementIndex:
-    """Open the index; when there is none, build it from the documents folder first (saying so)."""
+def open_index(locations: Locations, *, build_if_missing: bool = True) -> AnyIndex:
+    """Open the index (sharded or not); when there is none, build it from the documents folder first
+    (saying so)."""
     from .index import StatementIndex
+    from .shards import ShardedIndex
 
+    if ShardedIndex.exists(locations.index):
+        return _open_sharded(locations)
     if StatementIndex.exists(locations.index) or not build_if_missing:
         return StatementIndex.open(locations.index)
     _require_documents(locations)
@@ -204,6 +237,27 @@ def open_index(locations: Locations, *, build_if_missing: bool = True) -> Statem
     _report_failures(summary, verbose=False)
     click.echo(f"{PROG}: {_summary_line(summary)}", err=True)
     return ix
+
+
+def _open_sharded(locations: Locations, procs: int = 1) -> ShardedIndex:
+    """A sharded index, through the scheduler of `--scheduler` when given."""
+    from .shards import ShardedIndex
+
+    if locations.scheduler:
+        _quiet_cluster_logs()
+    return ShardedIndex.open(locations.index, scheduler=locations.scheduler, procs=procs)
+
+
+def _quiet_cluster_logs() -> None:
+    """Dask logs what it retries (a lost worker, say) on stderr; the command says what matters."""
+    import logging
+
+    try:
+        import distributed  # noqa: F401  (its import sets its loggers' levels: set them after)
+    except ImportError:
+        return
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _require_documents(locations: Locations) -> None:
@@ -243,6 +297,12 @@ verbose_option = click.option(
 
 @main.command("index")
 @click.option("--rebuild", is_flag=True, help="Index every file anew (the old index serves until done).")
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    help="Make a sharded index of N shards (with --rebuild: change an index's count).",
+)
 @click.option("--wait", type=click.FloatRange(min=0), default=0.0, help="Seconds to wait for another writer.")
 @click.option(
     "--procs",
@@ -254,23 +314,38 @@ verbose_option = click.option(
 @location_options
 @json_option
 def index_command(
-    rebuild: bool, wait: float, procs: int | None, verbose: bool, index: str, documents: str, as_json: bool
+    rebuild: bool,
+    shards: int | None,
+    wait: float,
+    procs: int | None,
+    verbose: bool,
+    index: str,
+    documents: str,
+    as_json: bool,
 ) -> None:
-    """Build the index, or bring it up to date with the documents folder (only changed files are read)."""
+    """Build the index, or bring it up to date with the documents folder (only changed files are read).
+
+    With --shards N, a sharded index: N shards built side by side by local processes, or by the
+    workers of a Dask scheduler (--scheduler); later runs update it."""
     import dataclasses
 
     from .index import StatementIndex
+    from .shards import ShardedIndex
 
     locations = Locations(index, documents)
+    procs = procs or _default_procs()
+    ix: AnyIndex
     with _user_errors():
         _require_documents(locations)
-        if rebuild and StatementIndex.exists(locations.index):
+        if shards is not None or ShardedIndex.exists(locations.index):
+            ix = _sharded_to_update(locations, shards, procs)
+        elif rebuild and StatementIndex.exists(locations.index):
             ix = _open_for_rebuild(locations.index)
         else:
             ix = StatementIndex.open(locations.index, create=True)
         with ix:
             summary = _run_update(
-                ix, locations.documents, rebuild=rebuild, wait=wait, procs=procs or _default_procs()
+                ix, locations.documents, rebuild=rebuild, wait=wait, procs=procs, shards=shards
             )
     _report_failures(summary, verbose)
     if as_json:
@@ -278,6 +353,25 @@ def index_command(
     else:
         click.echo(_summary_line(summary))
     sys.exit(1 if summary.failed else 0)
+
+
+def _sharded_to_update(locations: Locations, shards: int | None, procs: int) -> ShardedIndex:
+    """The sharded index to build or update (a new one of `shards` shards when there is none)."""
+    from .errors import IndexWriteError
+    from .index import StatementIndex
+    from .shards import ShardedIndex
+
+    if ShardedIndex.exists(locations.index):
+        return _open_sharded(locations, procs)
+    if StatementIndex.exists(locations.index):
+        raise IndexWriteError(
+            f"the index at {locations.index} is not sharded: build a sharded one in another folder (--index)"
+        )
+    if locations.scheduler:
+        _quiet_cluster_logs()
+    return ShardedIndex.create(
+        locations.index, shards=shards or 1, scheduler=locations.scheduler, procs=procs
+    )
 
 
 def _open_for_rebuild(path: Path) -> StatementIndex:
@@ -379,7 +473,17 @@ def _summary(result: SearchResult, all_issuers: bool = False) -> str:
 
 
 def _relaxed_line(result: SearchResult) -> str:
-    return f"no release has all the words; showing releases without: {', '.join(result.relaxed)}"
+    """What a relaxed query dropped: the words no hit holds, or how many words the hits hold now."""
+    from .query import min_words_for
+
+    count = len(result.words)
+    wanted = min_words_for(count)
+    missing = ", ".join(result.relaxed)
+    lacked = "all the words" if wanted == count else f"{wanted} of the {count} words"
+    if len(result.relaxed) == count - result.min_words:  # every hit lacks exactly these
+        return f"no release has {lacked}; showing releases without: {missing}"
+    held = result.min_words
+    return f"no release has {lacked}; showing releases with {held} of them (each lacks some of: {missing})"
 
 
 def _search_notices(result: SearchResult) -> None:
@@ -558,6 +662,7 @@ def similar(
 def watch(wait: float, verbose: bool, index: str, documents: str) -> None:
     """Bring the index up to date, then keep it current as files change (Ctrl-C stops)."""
     from .index import StatementIndex
+    from .shards import ShardedIndex
 
     locations = Locations(index, documents)
 
@@ -568,13 +673,60 @@ def watch(wait: float, verbose: bool, index: str, documents: str) -> None:
     with _user_errors():
         if not locations.documents.is_dir():
             _fail(f"documents folder {locations.documents} does not exist or is not a folder")
-        ix = StatementIndex.open(locations.index, create=True)
+        ix: AnyIndex = (
+            _open_sharded(locations)
+            if ShardedIndex.exists(locations.index)
+            else StatementIndex.open(locations.index, create=True)
+        )
         click.echo(f"{PROG}: watching {locations.documents} (Ctrl-C stops)", err=True)
         try:
             with ix:
-                ix.watch(locations.documents, on_update=report)
+                ix.watch(locations.documents, on_update=report, wait=wait)
         except KeyboardInterrupt:
             click.echo(f"{PROG}: stopped; the index is up to date as of the last update", err=True)
+    sys.exit(0)
+
+
+WEB_EXTRA = 'pip install "statementsearch[web]" (in a checkout: pip install -e ".[web]")'
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free port."
+)
+@click.option("--watch", "keep_current", is_flag=True, help="Keep the index current as documents change.")
+@location_options
+def serve(host: str, port: int, keep_current: bool, index: str, documents: str) -> None:
+    """Serve a search page and a JSON API on http://HOST:PORT/ (Ctrl-C stops)."""
+    try:
+        from .web.server import LOCAL_HOSTS, listen
+        from .web.server import serve as run_server
+    except ImportError as exc:
+        package = (exc.name or "a package").split(".")[0]
+        _fail(f"serve needs the web extra ({package} is not installed): {WEB_EXTRA}")
+    locations = Locations(index, documents)
+    if keep_current and not locations.documents.is_dir():
+        _fail(f"documents folder {locations.documents} does not exist or is not a folder")
+    if host not in LOCAL_HOSTS:
+        click.echo(
+            f"{PROG}: warning: serving on {host}: the page has no authentication, anyone who can reach "
+            "this address can read every release in the index",
+            err=True,
+        )
+    with _user_errors():
+        ix = open_index(locations)
+    with ix:
+        try:
+            sock = listen(host, port)
+        except OSError as exc:
+            _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        run_server(
+            ix,
+            sock,
+            say=lambda message: click.echo(f"{PROG}: {message}", err=True),
+            documents=locations.documents if keep_current else None,
+        )
     sys.exit(0)
 
 

@@ -31,6 +31,7 @@ from .errors import (
 )
 from .highlight import Snippet, TermMatcher, make_snippet
 from .models import (
+    Duplicate,
     Hit,
     IndexStats,
     IssuerCount,
@@ -51,7 +52,7 @@ from .query import (
 )
 from .ranking import Ranker
 from .schema import date_range
-from .scoring import Weighting
+from .scoring import Statistics, Weighting
 from .searching import (
     Columns,
     Counts,
@@ -72,6 +73,8 @@ if TYPE_CHECKING:
     from .indexer import Progress
 
 MARKER_FILE = "statementsearch.json"
+# The manifest of a sharded index (see `shards`): a folder holding it is not an index of this class.
+SHARDS_FILE = "statementsearch-shards.json"
 MAX_LIMIT = 10_000
 OPEN_ATTEMPTS = 5
 # Filters (issuer, dates) kept as document sets per searcher: an analyst pages and refines within few.
@@ -102,17 +105,23 @@ class _Lease:
     filters: dict[str, set[int]] = field(default_factory=dict)
     ranker: Ranker | None = None
     columns: Columns | None = None
+    statistics: Statistics | None = None
+    """The collection statistics it scores with: None for the index's own, all shards' for a shard."""
 
     def ranking(self) -> Ranker:
         """This searcher's ranker (made on first use: it reads each segment's length norms)."""
         if self.ranker is None:
-            self.ranker = Ranker(self.searcher)
+            self.ranker = Ranker(self.searcher, statistics=self.statistics)
         return self.ranker
 
     def matching(self, reading: Reading, allowed: set[int] | None) -> Matching:
         if self.columns is None:
             self.columns = Columns(self.searcher)
         return Matching(self.searcher, reading, allowed, self.columns, self.ranking())
+
+    def within(self, reading: Reading, filters: Any | None) -> Matching:
+        """The reading on this searcher within a filter query (issuers, dates; None: everything)."""
+        return self.matching(reading, _filter_docs(self, filters) if filters is not None else None)
 
 
 class StatementIndex:
@@ -146,6 +155,10 @@ class StatementIndex:
     def open(cls, path: str | os.PathLike[str], *, create: bool = False) -> StatementIndex:
         """Open the index in `path` (creating an empty one there when `create` and there is none)."""
         folder = Path(path)
+        if (folder / SHARDS_FILE).is_file():
+            raise IndexMissingError(
+                f"{folder} holds a sharded index: open it with statementsearch.open_index or ShardedIndex"
+            )
         if not cls.exists(folder):
             if create:
                 return cls.create(folder)
@@ -230,27 +243,36 @@ class StatementIndex:
         *,
         on_update: Callable[[UpdateSummary], None] | None = None,
         stop: threading.Event | None = None,
+        wait: float = 30.0,
     ) -> UpdateSummary:
-        """Update now, then keep the index current as files change, until `stop` is set or Ctrl-C."""
+        """Update now, then keep the index current as files change, until `stop` is set or Ctrl-C.
+
+        `wait` is how long each update waits for another writer's lock."""
         from .watch import watch
 
-        return watch(self, Path(documents), on_update=on_update, stop=stop)
+        return watch(self, Path(documents), on_update=on_update, stop=stop, wait=wait)
 
     # ------------------------------------------------------------------------------------- searchers
 
     @contextlib.contextmanager
-    def _searcher(self) -> Iterator[_Lease]:
+    def _searcher(self, statistics: Statistics | None = None) -> Iterator[_Lease]:
         """This thread's searcher on the latest committed generation.
 
         Whoosh's readers seek and read shared file handles, so one searcher used by two threads at once
         returns garbage (seen as zlib/unpickling errors under load): each thread keeps its own, reused
-        across its queries and replaced when a writer has committed a new generation.
+        across its queries and replaced when a writer has committed a new generation. `statistics`
+        (a shard's: those of all shards) are what it scores with; other statistics, another searcher.
         """
+        if self._closed:  # this thread's lease, if any, holds a closed searcher
+            raise IndexMissingError(f"index at {self.path} has been closed")
         lease: _Lease | None = getattr(self._local, "lease", None)
-        if lease is None or (lease.users == 0 and lease.generation != self._ix.latest_generation()):
+        if lease is None or (
+            lease.users == 0
+            and (lease.generation != self._ix.latest_generation() or lease.statistics is not statistics)
+        ):
             if lease is not None:
                 lease.searcher.close()
-            lease = self._new_lease()
+            lease = self._new_lease(statistics)
             self._local.lease = lease
         lease.users += 1
         try:
@@ -258,9 +280,9 @@ class StatementIndex:
         finally:
             lease.users -= 1
 
-    def _new_lease(self) -> _Lease:
+    def _new_lease(self, statistics: Statistics | None = None) -> _Lease:
         generation = self._ix.latest_generation()
-        lease = _Lease(self._open_searcher(), generation)
+        lease = _Lease(self._open_searcher(statistics), generation, statistics=statistics)
         with self._lock:
             if self._closed:
                 lease.searcher.close()
@@ -268,16 +290,8 @@ class StatementIndex:
             self._leases.add(lease)
         return lease
 
-    def _open_searcher(self) -> Any:
-        # A commit in another process may delete the files of the generation we are opening; retry.
-        for attempt in range(OPEN_ATTEMPTS):
-            try:
-                return self._ix.searcher(weighting=Weighting())
-            except OSError:
-                if attempt == OPEN_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+    def _open_searcher(self, statistics: Statistics | None = None) -> Any:
+        return _retried(lambda: self._ix.searcher(weighting=Weighting(statistics=statistics)), self.path)
 
     @staticmethod
     def _issuers(lease: _Lease) -> list[str]:
@@ -323,10 +337,10 @@ class StatementIndex:
         with self._searcher() as lease:
             reader = lease.searcher.reader()
             matching = self._matching(lease, query, issuer, since, until)
-            if not matching.top(1):
+            if not matching.any():
                 matching = relaxed(matching, lambda word: _has_correction(reader, word)) or matching
             results = run(matching, sort, offset + limit, collapse, fill)[offset:]
-            hits = self._hits(lease, matching, results, offset, collapse, snippets)
+            hits = self._hits(lease, matching, results, offset, collapse, snippets, fill)
             counts = count_matches(matching, collapse) if facets else Counts(len(hits), len(hits), ())
             suggestion = phrase = None
             if suggestions:
@@ -334,24 +348,8 @@ class StatementIndex:
 
                 suggestion = suggest(query, reader)
                 phrase = phrase_suggestion(matching, [h[0] for h in results[:limit]])
-        reading = matching.reading
-        return SearchResult(
-            query=query,
-            total=counts.results,
-            hits=hits,
-            issuers=counts.issuers,
-            suggestion=suggestion,
-            seconds=time.perf_counter() - started,
-            offset=offset,
-            limit=limit,
-            releases=counts.releases,
-            words=reading.typed,
-            min_words=reading.min_words,
-            reading=reading.description,
-            relaxed=reading.relaxed,
-            phrase=phrase,
-            notes=reading.notes,
-        )
+        page = Page(query, offset, limit, started)
+        return page.result(matching.reading, hits, counts, suggestion, phrase)
 
     def _matching(
         self,
@@ -361,15 +359,25 @@ class StatementIndex:
         since: DateLike,
         until: DateLike,
     ) -> Matching:
-        """The reading of a query within its filters; filters first, so a bad date is reported even
-        when the query is bad too."""
+        """The reading of a query within its filters."""
+        return lease.within(*self._reading(lease, query, issuer, since, until))
+
+    def _reading(
+        self,
+        lease: _Lease,
+        query: str,
+        issuer: str | Sequence[str] | None,
+        since: DateLike,
+        until: DateLike,
+    ) -> tuple[Reading, Any | None]:
+        """How a query is read, and the filter query its options and date clauses make (None: none).
+        Filters first, so a bad date is reported even when the query is bad too. A sharded index
+        reads here, over all shards' terms, what each shard then runs (`_Lease.within`)."""
         wanted = [issuer] if isinstance(issuer, str) else list(issuer or ())
         filters = [issuer_filter(wanted, self._issuers(lease)) if wanted else None, date_filter(since, until)]
         reading = parse_query(query, self._parser, lease.searcher.reader())
         filters.extend(date_range("date", first, last) for first, last in reading.dates)
-        combined = combine_filters(filters)
-        allowed = _filter_docs(lease, combined) if combined is not None else None
-        return lease.matching(reading, allowed)
+        return reading, combine_filters(filters)
 
     def _hits(
         self,
@@ -379,11 +387,13 @@ class StatementIndex:
         offset: int,
         collapse: bool,
         snippets: bool,
+        fill: bool,
     ) -> tuple[Hit, ...]:
         reading = matching.reading
         matcher = TermMatcher(highlight_terms(reading)) if snippets else None
-        loose = [docnum for docnum, _ in results]
-        lacking = missing_words(matching, loose) if reading.words else {}
+        # A hit may lack words only in a relaxed reading, a filled list or a long query's.
+        may_lack = reading.relaxed or fill or reading.min_words < len(reading.words)
+        lacking = missing_words(matching, [docnum for docnum, _ in results]) if may_lack else {}
         return tuple(
             self._hit(lease, h, rank, matcher, collapse, lacking.get(h[0], ()))
             for rank, h in enumerate(results, start=offset + 1)
@@ -442,7 +452,7 @@ class StatementIndex:
         with self._searcher() as lease:
             reader = lease.searcher.reader()
             matching = self._matching(lease, query, issuer, since, until)
-            if not matching.top(1):
+            if not matching.any():
                 matching = relaxed(matching, lambda word: _has_correction(reader, word)) or matching
             dates = matching_dates(matching)
         first = since_date(since) if since is not None else None
@@ -451,8 +461,6 @@ class StatementIndex:
 
     def similar(self, release_id: str, *, limit: int = 10, collapse: bool = True) -> SearchResult:
         """Releases most like a given one (key terms of its title and body), without it and its duplicates."""
-        from whoosh.query import Term
-
         started = time.perf_counter()
         limit = _check_paging(limit, 0)
         with self._searcher() as lease:
@@ -460,19 +468,10 @@ class StatementIndex:
             docnum = searcher.document_number(id=release_id)
             if docnum is None:
                 raise ReleaseNotFoundError(f"no release with id {release_id!r}")
-            stored = searcher.stored_fields(docnum)
-            text = f"{stored.get('title', '')}\n{stored.get('body', '')}"
-            field = schema_mod.DEFAULT_FIELD
-            terms = [word for word, _ in searcher.key_terms_from_text(field, text, numterms=SIMILAR_TERMS)]
-            if not terms:
+            reading = similar_reading(searcher, searcher.stored_fields(docnum))
+            if reading is None:
                 return SearchResult(query=f"similar:{release_id}", total=0, hits=())
-            reading = Reading(
-                text=" ".join(terms),
-                words=tuple(Term(field, t) for t in terms),
-                typed=tuple(terms),
-                min_words=1,
-                excluded=(Term("id", release_id), Term("group", stored.get("group") or release_id)),
-            )
+            terms = list(reading.typed)
             matching = lease.matching(reading, None)
             results = run(matching, "relevance", limit, collapse)
             matcher = TermMatcher(terms)
@@ -520,6 +519,25 @@ class StatementIndex:
 
         return release_from_stored(stored)
 
+    def duplicates(self, release_id: str) -> tuple[Duplicate, ...]:
+        """The other releases of this release's near-duplicate group (re-issues), oldest document first."""
+        with self._searcher() as lease:
+            searcher = lease.searcher
+            docnum = searcher.document_number(id=release_id)
+            if docnum is None:
+                raise ReleaseNotFoundError(f"no release with id {release_id!r}")
+            columns = lease.columns or Columns(searcher)
+            return duplicates(searcher, columns, docnum, searcher.stored_fields(docnum))
+
+    def highlights(self, query: str, text: str) -> tuple[tuple[int, int], ...]:
+        """[start, end) spans of the words of `text` that the query matches, as a hit's `highlights`.
+
+        For marking a query's words in a whole release (`show` gives the text, this where to mark it).
+        """
+        with self._searcher() as lease:
+            reading = parse_query(query, self._parser, lease.searcher.reader())
+            return tuple(TermMatcher(highlight_terms(reading)).spans(text))
+
     def stats(self, top: int = 10) -> IndexStats:
         """Counts and ranges that describe the index."""
         with self._searcher() as lease:
@@ -558,12 +576,74 @@ class StatementIndex:
 # ------------------------------------------------------------------------------------------ helpers
 
 
+@dataclass(frozen=True)
+class Page:
+    """What a search was asked for, to make its `SearchResult` (here and in a sharded index)."""
+
+    query: str
+    offset: int
+    limit: int
+    started: float
+
+    def result(
+        self,
+        reading: Reading,
+        hits: tuple[Hit, ...],
+        counts: Counts,
+        suggestion: str | None,
+        phrase: str | None,
+    ) -> SearchResult:
+        return SearchResult(
+            query=self.query,
+            total=counts.results,
+            hits=hits,
+            issuers=counts.issuers,
+            suggestion=suggestion,
+            seconds=time.perf_counter() - self.started,
+            offset=self.offset,
+            limit=self.limit,
+            releases=counts.releases,
+            words=reading.typed,
+            min_words=reading.min_words,
+            reading=reading.description,
+            relaxed=reading.relaxed,
+            phrase=phrase,
+            notes=reading.notes,
+        )
+
+
+def similar_reading(searcher: Any, stored: dict[str, Any]) -> Reading | None:
+    """The reading that finds releases like the one whose stored fields these are: the key terms of its
+    title and body (by the collection statistics of `searcher`), without it and its group. None when
+    it has no key term."""
+    from whoosh.query import Term
+
+    release_id = stored["id"]
+    text = f"{stored.get('title', '')}\n{stored.get('body', '')}"
+    field = schema_mod.DEFAULT_FIELD
+    terms = [word for word, _ in searcher.key_terms_from_text(field, text, numterms=SIMILAR_TERMS)]
+    if not terms:
+        return None
+    return Reading(
+        text=" ".join(terms),
+        words=tuple(Term(field, t) for t in terms),
+        typed=tuple(terms),
+        min_words=1,
+        excluded=(Term("id", release_id), Term("group", stored.get("group") or release_id)),
+    )
+
+
 def _open_whoosh(folder: Path) -> Any:
-    """Open the Whoosh index; a commit by another process at that instant may delete the files of the
-    generation being opened, so a failure is retried before it is called damage."""
+    return _retried(lambda: _whoosh_index().open_dir(str(folder)), folder)
+
+
+def _retried(open_it: Callable[[], Any], folder: Path) -> Any:
+    """Open the Whoosh index or a searcher on it (its segment files); a commit by another process at that
+    instant may delete the files of the generation being opened, so a failure is retried before it is
+    called damage."""
     for attempt in range(OPEN_ATTEMPTS):
         try:
-            return _whoosh_index().open_dir(str(folder))
+            return open_it()
         except Exception as exc:  # Whoosh raises many kinds on a damaged index
             if attempt == OPEN_ATTEMPTS - 1:
                 raise IndexCorruptError(

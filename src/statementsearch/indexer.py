@@ -20,6 +20,7 @@ import errno
 import os
 import re
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -62,11 +63,19 @@ from .whoosh_internals import sweep_leftovers
 
 __all__ = [
     "LOCK_FILE",
+    "AssignedGroups",
+    "Decided",
     "FileState",
+    "Pending",
+    "UpdatePlan",
+    "WriteOutcome",
     "load_manifest",
+    "plan_update",
     "release_document",
+    "shingle_file",
     "unreadable_files",
     "update_index",
+    "write_plan",
     "writer_lock",
 ]
 
@@ -206,7 +215,7 @@ def writer_lock(
 
 
 @dataclass
-class _Plan:
+class UpdatePlan:
     """What an update has to do, decided from the manifest and a scan before any file is indexed."""
 
     to_write: list[tuple[Path, str, os.stat_result]]
@@ -221,7 +230,7 @@ class _Plan:
     total_bytes: int
 
 
-def plan_update(root: Path, manifest: dict[str, FileState]) -> _Plan:
+def plan_update(root: Path, manifest: dict[str, FileState]) -> UpdatePlan:
     """Compare the documents folder with the manifest: size and mtime decide what needs reading, and a
     file whose stat changed is hashed first, so that one touched but not edited is not rewritten."""
     paths, scan_failures = scan_documents(root)
@@ -229,7 +238,7 @@ def plan_update(root: Path, manifest: dict[str, FileState]) -> _Plan:
     if unlisted_root:
         # Nothing can be known about the files: treating them as removed would empty the index.
         raise UnreadableFileError(f"cannot read documents folder {root}: {unlisted_root[0].reason}")
-    plan = _Plan([], 0, {}, [], {f.path: SeenFailure.of(f.reason) for f in scan_failures}, 0)
+    plan = UpdatePlan([], 0, {}, [], {f.path: SeenFailure.of(f.reason) for f in scan_failures}, 0)
     on_disk: set[str] = set()
     for path in paths:
         rel = document_name(path, root)
@@ -307,14 +316,33 @@ def update_index(
     seen = load_seen(index_dir)
     manifest = {} if rebuild else load_manifest(ix, seen)
     plan = plan_update(root, manifest)
-    settings = _Settings(rebuild, progress, procs, deduplicate)
+    outcome = write_plan(ix, root, plan, manifest, _Settings(rebuild, progress, procs, deduplicate))
+    return finish_update(index_dir, seen, manifest, plan, outcome, rebuild, started)
+
+
+def write_plan(
+    ix: Any, root: Path, plan: UpdatePlan, manifest: dict[str, FileState], settings: _Settings
+) -> WriteOutcome:
+    """Write what the plan says in one commit (or none); a file the writer cannot take is left out and
+    the write is tried again without it."""
     excluded: dict[str, SeenFailure] = {}
     while True:  # each failed attempt excludes one more file, so this ends
         try:
-            outcome = _Attempt(ix, root, plan, manifest, settings, excluded).run()
-            break
+            return _Attempt(ix, root, plan, manifest, settings, excluded).run()
         except _FileNotWritten as failed:
             excluded[failed.path] = failed.failure
+
+
+def finish_update(
+    index_dir: Path,
+    seen: SeenFiles,
+    manifest: dict[str, FileState],
+    plan: UpdatePlan,
+    outcome: WriteOutcome,
+    rebuild: bool,
+    started: float,
+) -> UpdateSummary:
+    """Remember what was written beside the index (`SEEN_FILE`) and say what the update did."""
     failures = {**plan.failures, **outcome.failures}
     _remember(index_dir, seen, _indexed_after(manifest, plan, outcome, rebuild), failures)
     return UpdateSummary(
@@ -336,7 +364,7 @@ def update_index(
 
 
 def _indexed_after(
-    manifest: dict[str, FileState], plan: _Plan, outcome: _Outcome, rebuild: bool
+    manifest: dict[str, FileState], plan: UpdatePlan, outcome: WriteOutcome, rebuild: bool
 ) -> dict[str, FileState]:
     """The state of every file with releases in the index once this update is committed."""
     kept = {} if rebuild else {rel: state for rel, state in manifest.items() if rel not in plan.removed}
@@ -359,10 +387,22 @@ class _Settings:
     progress: Progress | None
     procs: int
     deduplicate: bool
+    keep: Callable[[Release], bool] | None = None
+    """Which releases of the files are written here (a shard's); None: all."""
+    groups: Callable[[Any], _Grouper] | None = None
+    """Makes the groups of the releases written, when they were decided elsewhere (over all shards)."""
+
+
+def shard_settings(
+    keep: Callable[[Release], bool], groups: Callable[[Any], _Grouper], progress: Progress | None = None
+) -> _Settings:
+    """How one shard of a sharded index writes a plan made for all shards: only its releases, with the
+    groups decided over all of them, by one process (the cluster runs the shards side by side)."""
+    return _Settings(False, progress, 1, True, keep, groups)
 
 
 @dataclass
-class _Outcome:
+class WriteOutcome:
     """What one attempt wrote, and the files it could not index."""
 
     added: int = 0
@@ -410,7 +450,7 @@ class _Attempt:
         self,
         ix: Any,
         root: Path,
-        plan: _Plan,
+        plan: UpdatePlan,
         manifest: dict[str, FileState],
         settings: _Settings,
         excluded: dict[str, SeenFailure],
@@ -421,16 +461,18 @@ class _Attempt:
         self.manifest = manifest
         self.settings = settings
         self.excluded = excluded
-        self.outcome = _Outcome()
+        self.outcome = WriteOutcome()
         self.counter = _Counter(plan.total_bytes, settings.progress)
         self.writer: Any = None
         self.grouper: _Grouper | None = None
 
-    def run(self) -> _Outcome:
+    def run(self) -> WriteOutcome:
         if not (self.plan.to_write or self.plan.removed or self.settings.rebuild):
             return self.outcome  # nothing to write: no searcher, no writer
         try:
-            if self.settings.deduplicate:
+            if self.settings.groups is not None:
+                self.grouper = self.settings.groups(self.ix)
+            elif self.settings.deduplicate:
                 self._first_pass()
             for path, rel, st in self.plan.to_write:
                 self._file(path, rel, st)
@@ -486,13 +528,7 @@ class _Attempt:
         excluded = self.excluded.get(rel)
         if excluded is not None:
             return excluded
-        try:
-            report = read_file(path, self.root)
-        except Exception as exc:  # a bug, or an input no one foresaw: this file's failure, not the build's
-            return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, ""))
-        if report.error is not None:
-            return SeenFailure.of(report.error, st, report.file_hash)
-        return report
+        return read_for_index(path, self.root, rel, st)
 
     def _file(self, path: Path, rel: str, st: os.stat_result) -> None:
         prepared = self.outcome.failures.get(rel) or self._prepared(path, rel, st)
@@ -530,15 +566,43 @@ class _Attempt:
         if changed is not None:
             return SeenFailure.of(changed, st, report.file_hash)
         state = FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash)
+        keep = self.settings.keep
+        releases = [r for r in report.releases if keep(r)] if keep is not None else report.releases
         try:
             term = state_term(rel, report.file_hash)
-            documents = [_checked(release_document(r, term, self._group(r))) for r in report.releases]
+            documents = [_checked(release_document(r, term, self._group(r))) for r in releases]
         except Exception as exc:  # as in `_read`: this file's failure
             return _unexpected(exc, state)
         return _Prepared(documents, state)
 
     def _group(self, release: Release) -> Grouping | None:
-        return self.grouper.grouping(release.id) if self.grouper is not None else None
+        return self.grouper.grouping_of(release) if self.grouper is not None else None
+
+
+def read_for_index(path: Path, root: Path, rel: str, st: os.stat_result) -> FileReport | SeenFailure:
+    """A file's releases, or why it cannot be read (whatever reading it raised)."""
+    try:
+        report = read_file(path, root)
+    except Exception as exc:  # a bug, or an input no one foresaw: this file's failure, not the build's
+        return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, ""))
+    if report.error is not None:
+        return SeenFailure.of(report.error, st, report.file_hash)
+    return report
+
+
+def shingle_file(
+    path: Path, root: Path, rel: str, st: os.stat_result, keep: Callable[[Release], bool]
+) -> tuple[dict[str, Pending], str] | SeenFailure:
+    """The first pass of an update over one file, for the releases `keep` takes (a shard's): id ->
+    its reading (`Pending`: not yet a fingerprint, which needs its office's releases in all shards),
+    and the file's hash; or why it cannot be read."""
+    report = read_for_index(path, root, rel, st)
+    if isinstance(report, SeenFailure):
+        return report
+    try:
+        return {r.id: Pending.of(r) for r in report.releases if keep(r)}, report.file_hash
+    except Exception as exc:  # as in `read_for_index`: this file's failure
+        return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash))
 
 
 def _unexpected(exc: Exception, state: FileState) -> SeenFailure:
@@ -559,13 +623,17 @@ def _checked(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-class _Pending(NamedTuple):
+class Pending(NamedTuple):
     """A release this update writes, as the first pass leaves it: its fingerprint waits for the
     boilerplate of its office, which only all of that office's releases tell."""
 
     day: date | None
     office: str
     found: Shingling | None
+
+    @classmethod
+    def of(cls, release: Release) -> Pending:
+        return cls(release.date, release.issuer, shingling(release.title, release.body, release.date))
 
 
 class _Indexed(NamedTuple):
@@ -598,7 +666,7 @@ class _Grouper:
     def __init__(self, ix: Any | None, replaced: set[str]) -> None:
         self.replaced = replaced
         self.searcher: Any = ix.searcher() if ix is not None and not ix.is_empty() else None
-        self.new: dict[str, _Pending] = {}
+        self.new: dict[str, Pending] = {}
         """id -> the first pass's reading of each release this update writes."""
         self.codes: dict[str, str] = {}
         """id -> encoded fingerprint ("" when too short to judge) of each release this update writes."""
@@ -609,7 +677,7 @@ class _Grouper:
 
     def add(self, releases: Iterable[Release]) -> None:
         """Shingle one file's releases: all of them, or none when one raises."""
-        found = {r.id: _Pending(r.date, r.issuer, shingling(r.title, r.body, r.date)) for r in releases}
+        found = {release.id: Pending.of(release) for release in releases}
         self.new.update(found)
 
     def changed_since_read(self, rel: str, report: FileReport) -> str | None:
@@ -617,6 +685,9 @@ class _Grouper:
         if self.file_hashes.get(rel) == report.file_hash:
             return None
         return "changed while being indexed; the next update reads it again"
+
+    def grouping_of(self, release: Release) -> Grouping:
+        return self.grouping(release.id)
 
     def grouping(self, release_id: str) -> Grouping:
         """The group of a new release, with the anchors and fingerprint stored beside it."""
@@ -628,14 +699,7 @@ class _Grouper:
     def resolve(self) -> None:
         """Decide the fingerprints and groups of the new releases and of every index release they affect."""
         going = list(self._indexed(self._docs_of_paths(self.replaced), keep_replaced=True))
-        offices = {pending.office for pending in self.new.values()} | {i.entry.office for i in going}
-        boilerplate: dict[str, frozenset[int]] = {}
-        refreshed: dict[str, _Indexed] = {}
-        for office in sorted(offices - {""}):
-            indexed = self._of_office(office)
-            mine = [pending.found for pending in self.new.values() if pending.office == office]
-            boilerplate[office] = boilerplate_of([f for f in (*mine, *(f for _, f in indexed)) if f])
-            refreshed.update(_refreshed(indexed, boilerplate[office]))
+        boilerplate, refreshed = self._boilerplate({i.entry.office for i in going})
         new = {
             release_id: GroupEntry(
                 release_id, pending.day, _fingerprint(pending, boilerplate), pending.office
@@ -652,6 +716,31 @@ class _Grouper:
         self.rewrites += [
             (i.docnum, groups[rid], i.fingerprint) for rid, i in taken.items() if groups[rid] != i.group
         ]
+
+    def _boilerplate(self, leaving: set[str]) -> tuple[dict[str, frozenset[int]], dict[str, _Indexed]]:
+        """The boilerplate of every office this update touches (those of its new releases, and `leaving`:
+        those of the releases it deletes), counted over the office's new and index releases; and the
+        index releases whose fingerprint that changes, by id."""
+        mine: defaultdict[str, list[Shingling]] = defaultdict(list)
+        for pending in self.new.values():
+            if pending.found is not None:
+                mine[pending.office].append(pending.found)
+        boilerplate: dict[str, frozenset[int]] = {}
+        refreshed: dict[str, _Indexed] = {}
+        for office in sorted((set(mine) | leaving) - {""}):
+            indexed = self._of_office(office)
+            boilerplate[office] = boilerplate_of([*mine[office], *(f for _, f in indexed if f is not None)])
+            refreshed.update(_refreshed(indexed, boilerplate[office]))
+        return boilerplate, refreshed
+
+    def decided(self) -> Decided:
+        """What `resolve` decided, by release id, for the shards of a sharded index to write."""
+        rewrites = {
+            self.searcher.stored_fields(docnum)["id"]: (group, code) for docnum, group, code in self.rewrites
+        }
+        groups = {release_id: group for release_id, group in self.groups.items() if group != release_id}
+        codes = {release_id: code for release_id, code in self.codes.items() if code}
+        return Decided(groups, codes, rewrites)
 
     def _connected(
         self, new: dict[str, GroupEntry], refreshed: dict[str, _Indexed], old_groups: set[str]
@@ -761,7 +850,7 @@ def _linkable(entry: GroupEntry) -> tuple[GroupEntry, Fingerprint | None]:
     return entry, entry.fingerprint
 
 
-def _fingerprint(pending: _Pending, boilerplate: dict[str, frozenset[int]]) -> Fingerprint | None:
+def _fingerprint(pending: Pending, boilerplate: dict[str, frozenset[int]]) -> Fingerprint | None:
     """The fingerprint of a new release, once its office's boilerplate is known."""
     if pending.found is None:
         return None
@@ -784,6 +873,46 @@ def _refreshed(
                 release.entry.release_id,
                 release._replace(entry=release.entry._replace(fingerprint=fp), fingerprint=code),
             )
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The fingerprints and groups an update of a sharded index decides over all shards (a `_Grouper`
+    over a `ShardSet`), by release id: what each shard writes beside its releases (`AssignedGroups`).
+    Fingerprints are sent rather than made again in the shards, as each needs the boilerplate of its
+    office, counted over the office's releases in every shard."""
+
+    groups: dict[str, str]
+    """The group of each new release that is not its own."""
+    codes: dict[str, str]
+    """The encoded fingerprint of each new release that has one (not too short to judge)."""
+    rewrites: dict[str, tuple[str, str]]
+    """(group, encoded fingerprint) of each index release written again: its group or its fingerprint
+    (its office's boilerplate) changes."""
+
+    def only(self, keep: Callable[[str], bool]) -> Decided:
+        """What concerns the releases whose ids `keep` takes (one shard's)."""
+        return Decided(_only(self.groups, keep), _only(self.codes, keep), _only(self.rewrites, keep))
+
+
+def _only(values: dict[str, Any], keep: Callable[[str], bool]) -> dict[str, Any]:
+    return {release_id: value for release_id, value in values.items() if keep(release_id)}
+
+
+class AssignedGroups(_Grouper):
+    """The groups and fingerprints of an update of a sharded index, decided over all shards (`Decided`),
+    as one shard writes them."""
+
+    def __init__(self, ix: Any, decided: Decided, file_hashes: dict[str, str]) -> None:
+        super().__init__(ix if decided.rewrites else None, set())
+        self.groups = decided.groups
+        self.codes = decided.codes
+        self.file_hashes = file_hashes
+        if self.searcher is not None:
+            found = (
+                (self.searcher.document_number(id=rid), change) for rid, change in decided.rewrites.items()
+            )
+            self.rewrites = [(docnum, group, code) for docnum, (group, code) in found if docnum is not None]
 
 
 def release_from_stored(stored: dict[str, Any]) -> Release:

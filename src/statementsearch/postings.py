@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .whoosh_internals import Block, decode_all
+from .whoosh_internals import Block, decode_all, numeric_values
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,17 @@ class Word:
 
 
 def document_dates(reader: Any) -> list[int | None]:
-    """Each document's date as Whoosh stores it (a long), or None when it has none: the `date` and
-    `dateless` columns of one segment read together, for date filters, date sorting and ties alike."""
+    """Each document's date as Whoosh stores it (a long), or None when it has none, for date filters,
+    date sorting and ties alike: the date column read in one slice, where a release without a date
+    holds the column's default (else the `date` and `dateless` columns a document at a time)."""
     count = reader.doc_count_all()
     if not count:
         return []
     stored = reader.column_reader("date", translate=False)
+    whole = numeric_values(stored, count)
+    if whole is not None:
+        values, default = whole
+        return [None if value == default else value for value in values]
     dateless = reader.column_reader("dateless")
     return [None if dateless[d] else stored[d] for d in range(count)]
 

@@ -213,6 +213,8 @@ def make_parser(schema: Any) -> qparser.QueryParser:
 
 _FIELD_PREFIX = re.compile(r'(?<![\w"])([A-Za-z_][\w]*):(?=[^\s/])')
 _LEADING_WILDCARD = re.compile(r"(?:^|(?<=[\s(:\"-]))([*?]+\w[^\s)]*)")
+_QUESTION_MARK = re.compile(r"(?<!\w)\?|\?(?!\w)")
+"""A `?` without a letter or digit on both sides: a question mark, not a wildcard."""
 _LONE_WILDCARD = re.compile(r"(?:^|(?<=\s))[*?]+(?=\s|$)")
 
 
@@ -266,6 +268,12 @@ def _prepare(text: str) -> tuple[str, tuple[str, ...]]:
                 f"unknown field '{name}:': search in title:, issuer:, body: or date: "
                 "(or headline:, source:, content:, issued:)"
             )
+    if _QUESTION_MARK.search(text):
+        # A `?` that is not inside a word is a question's punctuation ("What is information science?",
+        # "(MEDLARS)?"), not a wildcard: as one, `science?` would miss "science" itself, and a lone `?`
+        # would refuse the whole question. Inside a word it is one (kata?b).
+        text = _QUESTION_MARK.sub("", text)
+        outside_quotes = re.sub(r'"[^"]*"', " ", text)
     leading = _LEADING_WILDCARD.search(outside_quotes)
     if leading:
         raise _wildcard_error(leading.group(1))
@@ -333,7 +341,7 @@ def _read(text: str, parsed: Any, notes: tuple[str, ...]) -> Reading:
                 if isinstance(sub, wq.Not):
                     excluded.append(sub.query)
                 else:
-                    required.append(sub)
+                    required.extend(_boosted([sub], item.boost))
         else:
             required.append(item)
     words = tuple(key.with_boost(boost) for key, (_, boost) in bare.items())
@@ -363,9 +371,14 @@ def _top_items(q: Any) -> tuple[list[Any], list[Any]]:
     excluded = []
     for sub in q.subqueries:
         more, less = _top_items(sub) if type(sub) is BareWords or isinstance(sub, wq.Not) else ([sub], [])
-        items += more
+        items += _boosted(more, sub.boost if type(sub) is BareWords else 1.0)
         excluded += less
     return items, excluded
+
+
+def _boosted(items: list[Any], boost: float) -> list[Any]:
+    """A group's boost (`(a b)^2`) carried to the clauses it groups, which are read one by one."""
+    return items if boost == 1.0 else [item.with_boost(item.boost * boost) for item in items]
 
 
 def _alternatives(q: Any) -> list[Any]:

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from whoosh import query as wq
@@ -37,6 +38,8 @@ from .whoosh_internals import blocks as read_blocks
 RANKED_FIELDS = frozenset({"text", "title", "issuer"})
 # Decoded blocks a searcher keeps (about 1.8 kB each: 15 MB at most).
 DECODED_CACHE_BLOCKS = 8192
+# Match sets a searcher keeps (its last few plans'), so that a search's hits, counts and facets share one.
+MATCHES_KEPT = 4
 # Block headers a searcher keeps per segment (about 280 bytes each: 14 MB at most); a common word has
 # hundreds of blocks, a rare one a few.
 BLOCK_CACHE_BLOCKS = 50_000
@@ -185,6 +188,25 @@ class TopK:
         return [(-negdoc, score) for score, negdoc in sorted(self.heap + self.ties, reverse=True)]
 
 
+def best_of(segments: Iterable[tuple[int, dict[int, float]]], k: int) -> list[tuple[int, float]]:
+    """The k best of the scored documents of several segments (offset, local scores), and any tied
+    with the k-th, best first (equal scores by document number): `heapq.nlargest` on each segment's
+    own dict, no list of every match built."""
+    segments = list(segments)
+    best: list[tuple[float, int]] = []
+    for offset, scores in segments:
+        top = heapq.nlargest(k, scores.items(), key=itemgetter(1))
+        best.extend((score, -(local + offset)) for local, score in top)
+    best = heapq.nlargest(k, best)
+    if len(best) < k:
+        return [(-negdoc, score) for score, negdoc in best]
+    floor = best[-1][0] - TIE
+    chosen = {-negdoc for _, negdoc in best}
+    for offset, scores in segments:
+        best.extend((s, -(d + offset)) for d, s in scores.items() if s >= floor and d + offset not in chosen)
+    return [(-negdoc, score) for score, negdoc in sorted(best, reverse=True)]
+
+
 # --------------------------------------------------------------------------------------------- ranking
 
 
@@ -215,6 +237,7 @@ class Ranker:
         self._avgfl: dict[str, float] = {}
         self._idfs: dict[tuple[str, str], float] = {}
         self._decoded: OrderedDict[tuple[int, int], tuple[Any, Any]] = OrderedDict()
+        self._matches: OrderedDict[tuple[Plan, int], tuple[Any, list[Any]]] = OrderedDict()
 
     # -- the three questions a search asks
 
@@ -223,18 +246,18 @@ class Ranker:
     ) -> list[tuple[int, float]] | None:
         """The k best (document, score) pairs and any tied with the k-th, best first; None when the
         index layout is not one this module reads (then Whoosh ranks)."""
-        top = TopK(k)
         words = plan.all_words()
+        if words is None:  # every match is scored anyway: the best of them, at C speed
+            found = self.matches(plan, allowed)
+            if found is None:
+                return None
+            return best_of(((offset, scores) for _, offset, scores in found), k)
+        top = TopK(k)
         for segment in self._all_segments():
-            if words is not None and len(words) == 1 and not plan.excluded and not plan.phrases:
+            if len(words) == 1 and not plan.excluded and not plan.phrases:
                 ok = self._top_one_word(segment, words[0], allowed, top)
-            elif words is not None:
-                ok = self._top_all_words(segment, plan, words, allowed, top)
             else:
-                scores = self._scores(segment, plan, allowed)
-                for local, score in (scores or {}).items():
-                    top.offer(score, local + segment.offset)
-                ok = scores is not None
+                ok = self._top_all_words(segment, plan, words, allowed, top)
             if not ok:
                 return None
         return top.result()
@@ -242,13 +265,24 @@ class Ranker:
     def matches(
         self, plan: Plan, allowed: AbstractSet[int] | None = None
     ) -> list[tuple[Any, int, dict[int, float]]] | None:
-        """Each segment's reader and offset with its matches' (segment-local) scores; None as in `top`."""
+        """Each segment's reader and offset with its matches' (segment-local) scores; None as in `top`.
+
+        The last few answers are kept: a search asks for the same plan's matches for its hits, its
+        counts and its facets."""
+        key = (plan, id(allowed))
+        kept = self._matches.get(key)
+        if kept is not None and kept[0] is allowed:
+            self._matches.move_to_end(key)
+            return kept[1]
         found = []
         for segment in self._all_segments():
             scores = self._scores(segment, plan, allowed)
             if scores is None:
                 return None
             found.append((segment.reader, segment.offset, scores))
+        self._matches[key] = (allowed, found)  # (the set kept alive, so that its id stays its own)
+        if len(self._matches) > MATCHES_KEPT:
+            self._matches.popitem(last=False)
         return found
 
     def by_date(

@@ -15,8 +15,9 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any, Literal
 
 from .models import Duplicate, IssuerCount
@@ -47,6 +48,7 @@ class Columns:
         self._leaves = [(reader, offset) for reader, offset in leaves if reader.doc_count_all()]
         self._offsets = [offset for _, offset in self._leaves]
         self._columns: dict[tuple[str, int], Any] = {}
+        self._whole: dict[tuple[str, int], list[Any]] = {}
         self._dates: dict[int, list[int | None]] = {}
 
     def leaves(self) -> list[tuple[Any, int]]:
@@ -67,6 +69,20 @@ class Columns:
         n, local = self._locate(docnum)
         return self.column(name, n)[local]
 
+    def values(self, name: str, offset: int, docs: list[int]) -> list[Any]:
+        """A column's values for many (segment-local) documents of the segment at `offset`: for a large
+        share of the segment, the whole column is read once (1 µs a value) and kept with the searcher."""
+        n = self._offsets.index(offset)
+        reader = self._leaves[n][0]
+        if len(docs) * 8 < reader.doc_count_all():
+            column = self.column(name, n)
+            return [column[d] for d in docs]
+        key = (name, n)
+        whole = self._whole.get(key)
+        if whole is None:
+            whole = self._whole[key] = list(self.column(name, n))
+        return [whole[d] for d in docs]
+
     def dates_of(self, n: int) -> list[int | None]:
         found = self._dates.get(n)
         if found is None:
@@ -79,8 +95,23 @@ class Columns:
 
     def key(self, docnum: int) -> tuple[int, str]:
         """The stable order of releases that tie: earliest issued first (undated last), then by id."""
-        day = self.date(docnum)
-        return (_UNDATED if day is None else day, self.value("id", docnum))
+        return stable_key(self.date(docnum), self.value("id", docnum))
+
+
+def stable_key(day: int | None, release_id: str) -> tuple[int, str]:
+    """`Columns.key` of a release with this date (as stored; None: undated) and id."""
+    return (_UNDATED if day is None else day, release_id)
+
+
+def relevance_key(score: float, day: int | None, release_id: str) -> tuple[float, int, str]:
+    """The order of `Matching.top`: best first, ties in the stable order (a sharded index merges its
+    shards' hits by it)."""
+    return (-tied(score), *stable_key(day, release_id))
+
+
+def date_key(score: float, day: int | None, release_id: str, newest: bool) -> tuple[bool, int, float, str]:
+    """The order of `Matching.by_date`: by date (undated last), equal dates by score, then by id."""
+    return (day is None, (-1 if newest else 1) * (day or 0), -tied(score), release_id)
 
 
 @dataclass
@@ -100,6 +131,14 @@ class Matching:
         return Matching(self.searcher, reading, self.allowed, self.columns, self.ranker)
 
     # -- order
+
+    def any(self) -> bool:
+        """Does anything match? (A plan whose every match is scored keeps them: no second pass.)"""
+        if self.plan is not None and self.ranker is not None and self.plan.all_words() is None:
+            found = self.ranker.matches(self.plan, self.allowed)
+            if found is not None:
+                return any(scores for _, _, scores in found)
+        return bool(self.top(1))
 
     def top(self, k: int) -> list[Ranked]:
         """The k best matches, best first; equal scores in the stable order of `Columns.key`."""
@@ -143,11 +182,10 @@ class Matching:
             ranked = self.ranker.by_date(self.plan, k, self.allowed, newest)
         if ranked is None:
             ranked = [(d, s) for d, s in self._scored_matches().items()]
-        sign = -1 if newest else 1
+        columns = self.columns
 
-        def key(item: Ranked) -> tuple[int, int, float, str]:
-            day = self.columns.date(item[0])
-            return (day is None, sign * (day or 0), -tied(item[1]), self.columns.value("id", item[0]))
+        def key(item: Ranked) -> tuple[bool, int, float, str]:
+            return date_key(item[1], columns.date(item[0]), columns.value("id", item[0]), newest)
 
         return sorted(ranked, key=key)[:k]
 
@@ -230,26 +268,72 @@ def relaxed(matching: Matching, has_correction: Callable[[str], bool]) -> Matchi
     release holds: the releases that hold most of them. None when nothing can be relaxed: no words,
     no release holds any (nor the required clauses alone), or a word found nowhere has a spelling
     correction (then did-you-mean answers instead, as it always has)."""
+    if not relaxable(matching.reading):
+        return None
+    checked = cache(has_correction)  # asked again by `relaxed_reading`: spelling is not free
+    reading = relaxed_reading(matching.reading, relaxation(matching, checked), checked)
+    return matching.with_reading(reading) if reading is not None else None
+
+
+def relaxable(reading: Reading) -> bool:
+    return bool(reading.words) and not reading.everything
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """What relaxing a reading needs to know of the releases, in a form the shards of a sharded index
+    each give of theirs and `combine` adds up."""
+
+    held: tuple[bool, ...]
+    """Whether some release holds each of the reading's words."""
+    best: int | None
+    """The most words a release matching the loosest reading holds (None: no release matches it)."""
+    lacking: frozenset[int]
+    """The words that some release holding `best` of them lacks."""
+
+    @staticmethod
+    def combine(parts: Iterable[Relaxation]) -> Relaxation:
+        parts = list(parts)
+        held = tuple(any(flags) for flags in zip(*(part.held for part in parts), strict=True))
+        best = max((part.best for part in parts if part.best is not None), default=None)
+        at_best = [part.lacking for part in parts if best is not None and part.best == best]
+        lacking = frozenset().union(*at_best)
+        return Relaxation(held, best, lacking)
+
+
+def relaxation(matching: Matching, has_correction: Callable[[str], bool] | None = None) -> Relaxation:
+    """The releases' side of relaxing the reading. With `has_correction`, a word found nowhere that has a
+    correction stops it early (`relaxed_reading` then gives None whatever else is found)."""
     reading = matching.reading
-    if not reading.words or reading.everything:
-        return None
     held = [matching.holders(i) for i in range(len(reading.words))]
-    if any(not docs and has_correction(reading.typed[i]) for i, docs in enumerate(held)):
-        return None
+    flags = tuple(bool(docs) for docs in held)
+    unknown = [reading.typed[i] for i, docs in enumerate(held) if not docs]
+    if has_correction is not None and any(has_correction(word) for word in unknown):
+        return Relaxation(flags, None, frozenset())
     loose = {
         offset + local
         for _reader, offset, docs in matching.with_reading(reading.loosest()).leaf_matches()
         for local in docs
     }
     if not loose:
-        return None
+        return Relaxation(flags, None, frozenset())
     counts: Counter[int] = Counter()
     for docs in held:
         counts.update(docs & loose)
     best = max(counts.values(), default=0)
     chosen = {d for d in loose if counts.get(d, 0) >= best}
-    dropped = tuple(reading.typed[i] for i, docs in enumerate(held) if not chosen <= docs)
-    return matching.with_reading(reading.relax(best, dropped))
+    return Relaxation(flags, best, frozenset(i for i, docs in enumerate(held) if not chosen <= docs))
+
+
+def relaxed_reading(
+    reading: Reading, found: Relaxation, has_correction: Callable[[str], bool]
+) -> Reading | None:
+    """The reading relaxed as `found` allows (see `relaxed`), or None."""
+    if any(not held and has_correction(reading.typed[i]) for i, held in enumerate(found.held)):
+        return None
+    if found.best is None:
+        return None
+    return reading.relax(found.best, tuple(reading.typed[i] for i in sorted(found.lacking)))
 
 
 def missing_words(matching: Matching, docnums: Iterable[int]) -> dict[int, tuple[str, ...]]:
@@ -300,7 +384,9 @@ def run(matching: Matching, sort: SortOrder, count: int, collapse: bool, fill: b
         top = filled(matching) if fill else matching.top
     else:
         top = lambda depth: matching.by_date(depth, newest=sort == "newest")  # noqa: E731
-    return collapsed(matching.columns, top, count) if collapse else top(count)
+    if not collapse:
+        return top(count)
+    return collapsed(lambda docnum: matching.columns.value("group", docnum), top, count)
 
 
 def filled(matching: Matching) -> TopFunction:
@@ -319,7 +405,7 @@ def filled(matching: Matching) -> TopFunction:
     return top
 
 
-def collapsed(columns: Columns, top: TopFunction, count: int) -> list[Ranked]:
+def collapsed(group_of: Callable[[int], str], top: TopFunction, count: int) -> list[Ranked]:
     """Keep the first hit of each group in order, fetching deeper until `count` are kept.
 
     Whoosh's own `collapse=` scores every matching document (it cannot skip blocks), which made broad
@@ -332,7 +418,7 @@ def collapsed(columns: Columns, top: TopFunction, count: int) -> list[Ranked]:
         seen: set[str] = set()
         kept = []
         for ranked in results:
-            group = columns.value("group", ranked[0])
+            group = group_of(ranked[0])
             if group in seen:
                 continue
             seen.add(group)
@@ -391,25 +477,59 @@ class Counts:
     issuers: tuple[IssuerCount, ...]
 
 
+@dataclass
+class Tally:
+    """The counts of a match set in a form that adds up across the shards of a sharded index: releases,
+    releases per issuer, and near-duplicate groups, by name (`groups`) or, for groups known to have
+    only this release, as a number (`alone`)."""
+
+    releases: int = 0
+    issuers: Counter[str] = field(default_factory=Counter)
+    groups: set[str] = field(default_factory=set)
+    alone: int = 0
+
+    def add(self, other: Tally) -> None:
+        self.releases += other.releases
+        self.issuers.update(other.issuers)
+        self.groups.update(other.groups)
+        self.alone += other.alone
+
+    def counts(self, collapse: bool) -> Counts:
+        issuer_counts = Counter(self.issuers)
+        issuer_counts.pop("", None)
+        ordered = sorted(issuer_counts.items(), key=lambda item: (-item[1], item[0]))
+        return Counts(
+            results=len(self.groups) + self.alone if collapse else self.releases,
+            releases=self.releases,
+            issuers=tuple(IssuerCount(i, c) for i, c in ordered),
+        )
+
+
 def count_matches(matching: Matching, collapse: bool) -> Counts:
     """Matches over the whole result set (groups when collapsing) and issuer counts (releases)."""
-    issuer_counts: Counter[str] = Counter()
-    groups: set[str] = set()
-    releases = 0
-    for reader, _offset, docs in matching.leaf_matches():
-        issuers = reader.column_reader("issuer_key")
-        releases += len(docs)
-        issuer_counts.update(issuers[d] for d in docs)
-        if collapse:
-            group_column = reader.column_reader("group")
-            groups.update(group_column[d] for d in docs)
-    issuer_counts.pop("", None)
-    ordered = sorted(issuer_counts.items(), key=lambda item: (-item[1], item[0]))
-    return Counts(
-        results=len(groups) if collapse else releases,
-        releases=releases,
-        issuers=tuple(IssuerCount(i, c) for i, c in ordered),
-    )
+    return tally(matching, collapse).counts(collapse)
+
+
+def tally(matching: Matching, collapse: bool, shared: AbstractSet[str] | None = None) -> Tally:
+    """The counts of the match set. With `shared` (a shard's: the groups that may have releases in other
+    shards too), groups are named only when in it, and counted otherwise."""
+    found = Tally()
+    columns = matching.columns
+    for _reader, offset, docs in matching.leaf_matches():
+        found.releases += len(docs)
+        found.issuers.update(columns.values("issuer_key", offset, docs))
+        if not collapse:
+            continue
+        groups = columns.values("group", offset, docs)
+        if shared is None:
+            found.groups.update(groups)
+            continue
+        for group in groups:
+            if group in shared:
+                found.groups.add(group)
+            else:
+                found.alone += 1
+    return found
 
 
 def matching_dates(matching: Matching) -> list[date]:
@@ -428,24 +548,31 @@ def _to_date(value: Any) -> date:
 
 def duplicates(searcher: Any, columns: Columns, docnum: int, stored: dict[str, Any]) -> tuple[Duplicate, ...]:
     """The other releases of a hit's group, earliest issued first (then by id)."""
-    from whoosh.query import Term
-
     group = stored.get("group")
     # Most releases are alone in their group: the term's frequency says so without reading postings.
     if not group or searcher.doc_frequency("group", group) < 2:
         return ()
-    others = sorted(
-        (d for d in searcher.docs_for_query(Term("group", group)) if d != docnum), key=columns.key
+    return tuple(member for _key, member in group_members(searcher, columns, group, docnum))
+
+
+def group_members(
+    searcher: Any, columns: Columns, group: str, leaving_out: int | None = None
+) -> list[tuple[tuple[int, str], Duplicate]]:
+    """The releases of a group (but `leaving_out`), each with its stable key (`Columns.key`), in that
+    order: a sharded index merges its shards' lists by the key."""
+    from whoosh.query import Term
+
+    docnums = sorted(
+        (d for d in searcher.docs_for_query(Term("group", group)) if d != leaving_out), key=columns.key
     )
     out = []
-    for other in others:
-        fields = searcher.stored_fields(other)
-        out.append(
-            Duplicate(
-                fields["id"], fields.get("issuer", ""), iso_date(fields.get("date")), fields.get("title", "")
-            )
+    for docnum in docnums:
+        fields = searcher.stored_fields(docnum)
+        member = Duplicate(
+            fields["id"], fields.get("issuer", ""), iso_date(fields.get("date")), fields.get("title", "")
         )
-    return tuple(out)
+        out.append((columns.key(docnum), member))
+    return out
 
 
 def iso_date(value: Any) -> str | None:

@@ -95,14 +95,22 @@ _PLAIN_QUERY = re.compile(r"[\w' .,-]+")
 def phrase_suggestion(matching: Any, top: list[int]) -> str | None:
     """The query as a "quoted phrase", when its two or three words stand side by side, in the order
     typed, in at least half of the top hits, but not in all of them (so the phrase would narrow)."""
+    ranker = matching.ranker
+    words = phrase_words(matching.reading, matching.plan) if ranker is not None else None
+    if words is None:
+        return None
+    checked = top[:PHRASE_HITS]
+    holding = sum(1 for docnum in checked if ranker.phrase_holds(words, docnum))
+    return phrase_offer(matching.reading, holding, len(checked))
+
+
+def phrase_words(reading: Any, plan: Any) -> tuple[Any, ...] | None:
+    """The words of a query that could be offered as a phrase (two or three plain words), or None.
+    (A sharded index asks each shard whether its top hits hold them, and decides with `phrase_offer`.)"""
     from .postings import Word
 
-    reading = matching.reading
-    plan = matching.plan
-    ranker = matching.ranker
     if (
         plan is None
-        or ranker is None
         or not 2 <= len(reading.words) <= 3
         or reading.required
         or reading.excluded
@@ -111,9 +119,11 @@ def phrase_suggestion(matching: Any, top: list[int]) -> str | None:
         or not _PLAIN_QUERY.fullmatch(reading.text)
     ):
         return None
-    words = tuple(Word(item[0].field, item[0].text) for item in plan.optional)
-    checked = top[:PHRASE_HITS]
-    holding = sum(1 for docnum in checked if ranker.phrase_holds(words, docnum))
-    if len(checked) >= 2 and PHRASE_SHARE * len(checked) <= holding < len(checked):
+    return tuple(Word(item[0].field, item[0].text) for item in plan.optional)
+
+
+def phrase_offer(reading: Any, holding: int, checked: int) -> str | None:
+    """The phrase to offer when `holding` of the `checked` top hits hold the words side by side."""
+    if checked >= 2 and PHRASE_SHARE * checked <= holding < checked:
         return f'"{" ".join(reading.text.split())}"'
     return None

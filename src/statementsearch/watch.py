@@ -11,13 +11,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .models import UpdateSummary
 from .reader import is_document_file
 
-if TYPE_CHECKING:
-    from .index import StatementIndex
+
+class Updatable(Protocol):
+    """An index that can be brought up to date with a documents folder (sharded or not)."""
+
+    def update(self, documents: Path, *, wait: float = ...) -> UpdateSummary: ...
+
 
 DEBOUNCE_MS = 400
 
@@ -29,7 +33,7 @@ def _relevant(change: tuple[object, str]) -> bool:
 
 
 def watch(
-    ix: StatementIndex,
+    ix: Updatable,
     documents: Path,
     *,
     on_update: Callable[[UpdateSummary], None] | None = None,

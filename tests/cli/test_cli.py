@@ -1,10 +1,12 @@
-"""The command line end to end: click's runner for the contract, real subprocesses for the entry points."""
+"""The command line end to end: click's runner for the contract, real subprocesses for the entry points
+and a pseudo-terminal for colour."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import pty
 import queue
 import shutil
 import signal
@@ -12,16 +14,21 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from helpers import CJTF, DOD, SEED, Spawn, reissue_of_dod
+from render import release_text
+from statementsearch import StatementIndex
+from statementsearch.analysis import term_for
 from statementsearch.cli import main
-
-SEED = Path(__file__).resolve().parents[2] / "documents" / "000_fb62ce4d62dc1888.txt"
-DOD = "000_fb62ce4d62dc1888.txt#1"
+from synthetic import SyntheticIndex, records, vocabulary, write_jsonl
 
 
 @pytest.fixture
@@ -77,19 +84,22 @@ def test_did_you_mean_goes_to_stderr(place: Path) -> None:
     assert code == 0 and "did you mean: soleimani" in err and "did you mean" not in out
 
 
+def json_lines(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines()]
+
+
 def test_filters_sort_and_page(place: Path) -> None:
     _, out, _ = run("search", "attacks", "--json", "--sort", "oldest", "--limit", "1", "--page", "2")
-    assert [json.loads(line)["rank"] for line in out.splitlines()] == [2]
+    assert [(h["rank"], h["id"]) for h in json_lines(out)] == [(2, CJTF)]
+    _, out, _ = run("search", "attacks", "--json", "--sort", "newest", "--limit", "1", "--page", "2")
+    assert [(h["rank"], h["id"]) for h in json_lines(out)] == [(2, DOD)]
+    _, out, _ = run("search", "attacks", "--json", "--sort", "newest")
+    assert [(h["rank"], h["id"]) for h in json_lines(out)] == [(1, CJTF), (2, DOD)]
     _, out, _ = run("search", "attacks", "--json", "--issuer", "combined")
     assert [json.loads(line)["issuer"] for line in out.splitlines()] == [
         "Combined Joint Task Force - Operation Inherent Resolve"
     ]
     assert run("search", "attacks", "--until", "2019")[0] == 1
-
-
-def test_no_color_and_brackets_when_piped(place: Path) -> None:
-    _, out, _ = run("search", "soleimani", "--no-color")
-    assert "\x1b[" not in out and "[Soleimani]" in out
 
 
 def test_index_reports_summary_and_json(place: Path) -> None:
@@ -148,10 +158,18 @@ def test_batch_trec_and_jsonl(place: Path) -> None:
     queries.write_text("q1\tsoleimani\nq2\tdaesh mission\nq3\ta*\nbad line\n", encoding="utf-8")
     code, out, err = run("batch", str(queries))
     assert code == 1 and "q3" in err and "line 4" in err
-    assert out.splitlines()[0].split() == ["q1", "Q0", DOD, "1", out.split()[4], "statementsearch"]
+    with StatementIndex.open(place / "index") as ix:
+        want = {qid: ix.search(text).hits for qid, text in (("q1", "soleimani"), ("q2", "daesh mission"))}
+    run_lines = [
+        f"{qid} Q0 {hit.id} {hit.rank} {hit.score:.4f} statementsearch" for qid in want for hit in want[qid]
+    ]
+    assert out.splitlines() == run_lines
+    assert all(float(line.split()[4]) > 0 for line in run_lines)
     _, out, _ = run("batch", str(queries), "--format", "jsonl", "--limit", "1")
-    rows = [json.loads(line) for line in out.splitlines()]
-    assert [r["qid"] for r in rows] == ["q1", "q2"] and all(r["snippet"] for r in rows)
+    rows = json_lines(out)
+    firsts = [(qid, hits[0].id, hits[0].score) for qid, hits in want.items()]
+    assert [(r["qid"], r["id"], r["score"]) for r in rows] == firsts
+    assert all(r["snippet"] for r in rows)
 
 
 def test_entry_points_as_subprocesses(place: Path) -> None:
@@ -163,14 +181,279 @@ def test_entry_points_as_subprocesses(place: Path) -> None:
         env=env,
         cwd=place,
         check=False,
+        timeout=120,
     )
     assert module.returncode == 0 and json.loads(module.stdout.splitlines()[0])["id"] == DOD
     script = shutil.which("statementsearch", path=str(Path(sys.executable).parent))
     assert script is not None
     piped = subprocess.run(
-        [script, "search", "soleimani"], capture_output=True, text=True, env=env, cwd=place
+        [script, "search", "soleimani"], capture_output=True, text=True, env=env, cwd=place, timeout=120
     )
     assert piped.returncode == 0 and "[Soleimani]" in piped.stdout and "\x1b[" not in piped.stdout
+
+
+# ---------------------------------------------------------------------------------------------- colour
+
+
+def on_terminal(spawn: Spawn, place: Path, *args: str, **env: str) -> str:
+    """What `statementsearch ARGS` prints with its stdout on a pseudo-terminal (as in a shell)."""
+    leader, follower = pty.openpty()
+    try:
+        process = spawn(
+            [sys.executable, "-m", "statementsearch", *args],
+            stdout=follower,
+            stderr=subprocess.DEVNULL,
+            cwd=place,
+            env={**os.environ, **env},
+        )
+        os.close(follower)
+        follower = -1
+        out = b""
+        while chunk := _read(leader):
+            out += chunk
+        assert process.wait(timeout=60) == 0
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+    return out.decode("utf-8")
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the other end is closed
+        return b""
+
+
+def test_search_colours_matches_on_a_terminal(place: Path, spawn: Spawn) -> None:
+    run("index")
+    out = on_terminal(spawn, place, "search", "soleimani")
+    assert "\x1b[1;33mSoleimani\x1b[0m" in out  # the snippet's match, as render_ansi marks it
+    assert "\x1b[1m" in out and "[Soleimani]" not in out  # the bold title; no brackets
+
+
+@pytest.mark.parametrize(
+    ("args", "env"), [(["--no-color"], {}), ([], {"NO_COLOR": "1"})], ids=["flag", "env"]
+)
+def test_no_color_on_a_terminal_gives_brackets(
+    place: Path, spawn: Spawn, args: list[str], env: dict[str, str]
+) -> None:
+    run("index")
+    out = on_terminal(spawn, place, "search", "soleimani", *args, **env)
+    assert "\x1b[" not in out and "[Soleimani]" in out
+
+
+# ---------------------------------------------------------------------------------------------- timeline
+
+
+def timeline_args(mixed: tuple[StatementIndex, Path], *args: str) -> list[str]:
+    ix, docs = mixed
+    return ["search", *args, "--timeline", "--index", str(ix.path), "--documents", str(docs)]
+
+
+def bar(blocks: int) -> str:
+    return f"{'█' * blocks:<50}"
+
+
+def test_search_timeline_for_people(mixed: tuple[StatementIndex, Path]) -> None:
+    code, out, _ = run(*timeline_args(mixed, "farm", "--since", "2019-01", "--until", "2019-04"))
+    assert code == 0
+    assert out.splitlines() == [
+        f"2019-01  {bar(25)}  1",
+        f"2019-02  {bar(0)}  0",
+        f"2019-03  {bar(50)}  2",
+        f"2019-04  {bar(0)}  0",
+        "3 dated releases, re-issues counted",
+    ]
+
+
+def test_search_timeline_json(mixed: tuple[StatementIndex, Path]) -> None:
+    code, out, _ = run(*timeline_args(mixed, "farm", "--json"))
+    assert code == 0
+    periods = json_lines(out)
+    assert periods[:3] == [
+        {"period": "2019-01", "count": 1},
+        {"period": "2019-02", "count": 0},
+        {"period": "2019-03", "count": 2},
+    ]
+    assert len(periods) == 14 and periods[-1] == {"period": "2020-02", "count": 1}
+    code, out, _ = run(*timeline_args(mixed, "farm", "--json", "--issuer", "Navy"))
+    assert (code, out) == (1, "")
+    code, _, err = run(*timeline_args(mixed, "farm", "--since", "someday"))
+    assert code == 2 and err.count("\n") == 1 and "someday" in err
+
+
+# ---------------------------------------------------------------------------------------------- similar
+
+
+def similar_args(mixed: tuple[StatementIndex, Path], *args: str) -> list[str]:
+    ix, docs = mixed
+    return ["similar", *args, "--index", str(ix.path), "--documents", str(docs)]
+
+
+def test_similar_cli_json_keys(mixed: tuple[StatementIndex, Path]) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "statementsearch", *similar_args(mixed, DOD, "--json")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert out.returncode == 0
+    first = json.loads(out.stdout.splitlines()[0])
+    assert first["id"] == CJTF and {"rank", "score", "snippet", "highlights"} <= set(first)
+
+
+def test_similar_limit_no_collapse_and_unknown_id(mixed: tuple[StatementIndex, Path]) -> None:
+    ix, docs = mixed
+    cjtf = ix.show(CJTF)
+    (docs / "repost.txt").write_text(
+        release_text(cjtf.title, "US Central Command", "Jan. 6, 2020", cjtf.body), encoding="utf-8"
+    )
+    ix.update(docs)
+    code, out, _ = run(*similar_args(mixed, DOD, "--json"))
+    collapsed = json_lines(out)
+    assert code == 0 and len({CJTF, "repost.txt#1"} & {h["id"] for h in collapsed}) == 1
+    assert [d["id"] for d in collapsed[0]["duplicates"]] in (["repost.txt#1"], [CJTF])
+    _, out, _ = run(*similar_args(mixed, DOD, "--json", "--no-collapse"))
+    everything = json_lines(out)
+    assert {h["id"] for h in everything[:2]} == {CJTF, "repost.txt#1"}
+    assert len(everything) == len(collapsed) + 1
+    _, out, _ = run(*similar_args(mixed, DOD, "--json", "--no-collapse", "--limit", "1"))
+    assert [h["id"] for h in json_lines(out)] == [everything[0]["id"]]
+    code, out, err = run(*similar_args(mixed, "no-such-id"))
+    assert (code, out) == (2, "") and err == "statementsearch: no release with id 'no-such-id'\n"
+
+
+def test_collapse_in_cli_json_and_no_collapse(tmp_path: Path) -> None:
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    shutil.copy(SEED, docs)
+    (docs / "repost.txt").write_text(reissue_of_dod("US Central Command", "Jan. 4, 2020"), encoding="utf-8")
+    base = [sys.executable, "-m", "statementsearch", "search", "soleimani", "--json"]
+    base += ["--index", str(tmp_path / "ix"), "--documents", str(docs)]
+    one = subprocess.run(base, capture_output=True, text=True, check=True, timeout=120).stdout.splitlines()
+    assert len(one) == 1
+    hit = json.loads(one[0])
+    assert [d["issuer"] for d in hit["duplicates"]] in (["US Central Command"], ["US Department of Defense"])
+    both = subprocess.run(
+        [*base, "--no-collapse"], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.splitlines()
+    assert len(both) == 2 and all(json.loads(line)["duplicates"] == [] for line in both)
+
+
+# ------------------------------------------------------------------------------------------ several segments
+
+
+def on_segmented(segmented: SyntheticIndex, *args: str) -> list[dict[str, Any]]:
+    """JSON hits of `search ARGS` on the synthetic index of three segments (all of them, uncollapsed)."""
+    locations = ["--index", str(segmented.index), "--documents", str(segmented.documents)]
+    code, out, err = run("search", *args, "--json", "--limit", "10000", "--no-collapse", *locations)
+    assert code in (0, 1), err
+    return json_lines(out)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "first", "last"),
+    [
+        ("2006-03-01", "2007-06-30", date(2006, 3, 1), date(2007, 6, 30)),
+        ("Jan 2011", None, date(2011, 1, 1), date.max),
+        (None, "2004", date.min, date(2004, 12, 31)),
+    ],
+    ids=["both", "since", "until"],
+)
+def test_search_since_until_on_several_segments(
+    segmented: SyntheticIndex, since: str | None, until: str | None, first: date, last: date
+) -> None:
+    word = segmented.vocabulary.words[2]
+    args = [word, *(["--since", since] if since else []), *(["--until", until] if until else [])]
+    hits = on_segmented(segmented, *args)
+    expected = segmented.ids(term_for(word), date=lambda d: d is not None and first <= d <= last)
+    assert expected and {h["id"] for h in hits} == expected
+    assert all(first <= date.fromisoformat(h["date"]) <= last for h in hits)
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_search_sort_orders_by_date_with_undated_last(segmented: SyntheticIndex, sort: str) -> None:
+    word = segmented.vocabulary.words[0]
+    hits = on_segmented(segmented, word, "--sort", sort)
+    assert {h["id"] for h in hits} == segmented.ids(term_for(word))
+    days = [h["date"] for h in hits]
+    dated = [d for d in days if d is not None]
+    assert dated and len(dated) < len(days) and days[: len(dated)] == dated  # undated ones last
+    assert dated == sorted(dated, reverse=sort == "newest")
+    locations = ["--index", str(segmented.index), "--documents", str(segmented.documents)]
+    _, out, _ = run("search", word, "--sort", sort, "--json", "--limit", "5", "--page", "3", *locations)
+    page = json_lines(out)
+    assert [h["rank"] for h in page] == [11, 12, 13, 14, 15]
+    assert [h["date"] for h in page] == days[10:15]
+
+
+# ---------------------------------------------------------------------------------------------- stats, index
+
+
+def test_stats_top_lists_the_busiest_issuers(segmented: SyntheticIndex) -> None:
+    locations = ["--index", str(segmented.index), "--documents", str(segmented.documents)]
+    counts = Counter(r.issuer for r in segmented.releases.values()).most_common()
+    code, out, _ = run("stats", "--top", "3", "--json", *locations)
+    data = json.loads(out)
+    assert code == 0 and data["releases"] == len(segmented.releases) and data["issuers"] == len(counts)
+    assert [(i["issuer"], i["count"]) for i in data["top_issuers"]] == counts[:3]
+    assert data["segments"] == 3
+    code, out, _ = run("stats", "--top", "2", *locations)
+    listed = out.splitlines()[out.splitlines().index(f"issuers:   {len(counts)}") + 1 :]
+    assert listed == [f"  {count:>8,}  {issuer}" for issuer, count in counts[:2]]
+    assert run("stats", "--top", "0", *locations)[0] == 2
+
+
+PARALLEL_INDEX = """
+import sys
+import statementsearch.indexer
+from statementsearch.cli import main
+statementsearch.indexer.PARALLEL_MIN_BYTES = 0  # Whoosh's multi-process writer for a small build too
+sys.argv[0] = "statementsearch"
+main()
+"""
+
+
+def test_index_procs_sets_the_writer_processes(tmp_path: Path) -> None:
+    """300 releases: Whoosh's parallel writer hands 256 to a first process and the rest to a second,
+    each writing a segment: two segments with --procs 2, one with --procs 1, the same releases."""
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    vocab = vocabulary()
+    write_jsonl(docs / "a.jsonl", records(vocab, 150, seed=1))
+    write_jsonl(docs / "b.jsonl", records(vocab, 150, seed=2))
+    states = {}
+    for procs in ("1", "2"):
+        index = tmp_path / f"index-{procs}"
+        command = [sys.executable, "-c", PARALLEL_INDEX, "index", "--procs", procs, "--json"]
+        done = subprocess.run(
+            [*command, "--index", str(index), "--documents", str(docs)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0 and json.loads(done.stdout)["releases_written"] == 300, done.stderr
+        with StatementIndex.open(index) as ix:
+            hits = ix.search("*", limit=1000, collapse=False, facets=False).hits
+            states[procs] = ({(h.id, ix.show(h.id).content_hash) for h in hits}, ix.stats().segments)
+    assert states["1"][0] == states["2"][0] and len(states["1"][0]) == 300
+    assert (states["1"][1], states["2"][1]) == (1, 2)
+    assert run("index", "--procs", "0", "--index", str(tmp_path / "x"), "--documents", str(docs))[0] == 2
+
+
+# ---------------------------------------------------------------------------------------------- damage
+
+
+def test_search_on_a_damaged_index_is_one_line_and_exit_2(place: Path) -> None:
+    run("index")
+    (segment,) = (place / "index").glob("*.seg")
+    segment.write_bytes(b"\0" * 1000)
+    code, out, err = run("search", "soleimani")
+    assert (code, out) == (2, "")
+    assert err.startswith("statementsearch: index at ") and err.count("\n") == 1 and "--rebuild" in err
 
 
 # ---------------------------------------------------------------------------------------------- file names
@@ -389,12 +672,12 @@ def test_batch_relaxes_and_fills_and_takes_filters(place: Path, tmp_path: Path) 
     assert [(r["qid"], r["id"], r["missing"]) for r in rows] == [
         ("1", DOD, ["quembrolixzz"]),
         ("2", DOD, []),
-        ("2", "000_fb62ce4d62dc1888.txt#2", ["soleimani"]),  # filled past the one match
+        ("2", CJTF, ["soleimani"]),  # filled past the one match
     ]
     code, out, _ = run("batch", str(queries), "--format", "jsonl", "--no-fill")
     assert [json.loads(line)["qid"] for line in out.splitlines()] == ["1", "2"]
     code, out, _ = run("batch", str(queries), "--since", "2020-01-04", "--issuer", "Combined Joint")
-    assert [line.split()[:3] for line in out.splitlines()] == [["2", "Q0", "000_fb62ce4d62dc1888.txt#2"]]
+    assert [line.split()[:3] for line in out.splitlines()] == [["2", "Q0", CJTF]]
     code, _, err = run("batch", str(queries), "--since", "someday")
     assert code == 2 and "invalid date 'someday'" in err
 
@@ -488,3 +771,12 @@ def test_phrase_suggestion_on_stderr(place: Path) -> None:
     (place / "documents" / "bridges.txt").write_text("\n".join(lines), encoding="utf-8")
     code, _, err = run("search", "bridge", "to", "nowhere")
     assert code == 0 and "as a phrase: statementsearch search '\"bridge to nowhere\"'" in err
+
+
+def test_a_relaxed_long_query_says_how_many_words_the_hits_hold(place: Path) -> None:
+    code, out, err = run("search", "soleimani", "daesh", "quds", "training", "--no-collapse")
+    assert code == 0 and "1-2 of 2 results" in out
+    assert (
+        "no release has 3 of the 4 words; showing releases with 2 of them "
+        "(each lacks some of: soleimani, daesh, quds, training)"
+    ) in err

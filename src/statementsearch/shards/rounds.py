@@ -1,0 +1,281 @@
+"""One search's rounds over the shards of a sharded index: the state it plans with, what it asks each
+shard, and how the shards' hits merge into one order (see `sharded` for why this equals one index)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ReleaseNotFoundError
+from ..index import DateLike, StatementIndex, _has_correction, _Lease
+from ..models import Duplicate, Hit
+from ..query import Reading
+from ..searching import (
+    COLLAPSE_SPARE,
+    Counts,
+    Ranked,
+    Relaxation,
+    SortOrder,
+    Tally,
+    collapsed,
+    date_key,
+    relaxed_reading,
+    relevance_key,
+)
+from .layout import shard_of
+from .work import (
+    Fetch,
+    Fetched,
+    Find,
+    Found,
+    Lookup,
+    Relax,
+    Request,
+    Scope,
+    ShardRef,
+    Snapshot,
+)
+
+if TYPE_CHECKING:
+    from .sharded import ShardedIndex
+
+
+class Asked:
+    """What a search asks of the shards' rankings."""
+
+    def __init__(self, order: SortOrder, count: int, collapse: bool, fill: bool, tally: bool) -> None:
+        self.order = order
+        self.count = count
+        self.collapse = collapse
+        self.fill = fill and order == "relevance"
+        self.tally = tally
+        self.depth = count + COLLAPSE_SPARE if collapse else count
+
+
+class Shown:
+    def __init__(self, hits: tuple[Hit, ...], holding: int, checked: int) -> None:
+        self.hits = hits
+        self.holding = holding
+        self.checked = checked
+
+
+class State:
+    """One state of the shards as a question sees it: the catalogue's searcher (all shards' terms and
+    statistics, each shard at a known commit), and the shards to ask."""
+
+    def __init__(self, index: ShardedIndex, catalogue: StatementIndex, lease: _Lease) -> None:
+        layout = index._layout
+        self.index = index
+        self.catalogue = catalogue
+        self.lease = lease
+        self.layout = layout
+        self.searcher = lease.searcher
+        self.generations: tuple[int, ...] = self.searcher.shard_generations
+        self.refs = tuple(
+            ShardRef(str(layout.shard_path(n)), layout.shard_name(n), n) for n in range(layout.shards)
+        )
+
+    # -- planning
+
+    def read(
+        self, query: str, issuer: str | Sequence[str] | None, since: DateLike, until: DateLike
+    ) -> tuple[Reading, Any | None]:
+        return self.catalogue._reading(self.lease, query, issuer, since, until)
+
+    def snapshot(self, *readings: Reading) -> Snapshot:
+        """The statistics the shards score these readings with: those of all shards."""
+        searcher = self.searcher
+        terms = sorted({term for reading in readings for term in scored_terms(reading)})
+        scorable = sorted(name for name, field in searcher.schema.items() if field.scorable)
+        return Snapshot(
+            (str(self.layout.build_dir), self.generations),
+            int(searcher.doc_count_all()),
+            tuple((name, float(searcher.avg_field_length(name) or 1)) for name in scorable),
+            tuple((field, text, int(searcher.doc_frequency(field, text))) for field, text in terms),
+        )
+
+    def scope(self, shard: int, snapshot: Snapshot) -> Scope:
+        return Scope(self.refs[shard], self.generations[shard], snapshot)
+
+    def ask(
+        self, make: Callable[[Scope], Request], *readings: Reading, shards: Sequence[int] | None = None
+    ) -> list[Any]:
+        """One request to each shard (or those listed), made by `make`; the answers in that order."""
+        snapshot = self.snapshot(*readings)
+        chosen = range(len(self.refs)) if shards is None else shards
+        return self.index._runner.ask([make(self.scope(n, snapshot)) for n in chosen])
+
+    # -- rounds
+
+    def find(
+        self, reading: Reading, filters: Any | None, asked: Asked, depth: int | None = None
+    ) -> list[Found]:
+        tally = asked.tally and depth is None
+        return self.ask(
+            lambda scope: Find(
+                scope,
+                reading,
+                filters,
+                asked.order,
+                depth or asked.depth,
+                asked.fill,
+                tally,
+                asked.collapse,
+                self.refs if tally and asked.collapse else (),
+            ),
+            reading,
+        )
+
+    def relaxed(self, reading: Reading, filters: Any | None) -> Reading | None:
+        parts: list[Relaxation] = self.ask(lambda scope: Relax(scope, reading, filters), reading)
+        reader = self.searcher.reader()
+        check = cache(lambda word: _has_correction(reader, word))
+        return relaxed_reading(reading, Relaxation.combine(parts), check)
+
+    def lookup(self, release_id: str) -> dict[str, Any]:
+        shard = shard_of(release_id, len(self.refs))
+        stored: dict[str, Any] | None = self.ask(lambda scope: Lookup(scope, release_id), shards=[shard])[0]
+        if stored is None:
+            raise ReleaseNotFoundError(f"no release with id {release_id!r}")
+        return stored
+
+    def fetch(
+        self,
+        reading: Reading,
+        filters: Any | None,
+        merged: Merged,
+        results: list[Ranked],
+        offset: int,
+        collapse: bool,
+        highlight: tuple[str, ...] | None,
+        phrase: tuple[Any, ...] | None,
+        missing: bool,
+    ) -> Shown:
+        """The page's hits, made by their shards, with their duplicates from all shards."""
+        from ..spelling import PHRASE_HITS
+
+        located = [merged.locate(handle) for handle, _ in results]
+        # Most releases are alone in their group: the term's frequency over all shards says so.
+        shown_groups = {merged.group_of(handle) for handle, _ in results} if collapse else set()
+        groups = sorted(g for g in shown_groups if self.searcher.doc_frequency("group", g) >= 2)
+        checked = {handle for handle, _ in results[:PHRASE_HITS]} if phrase is not None else set()
+        per_shard: dict[int, list[tuple[int, float, int]]] = {}
+        phrase_docs: dict[int, list[int]] = {}
+        for rank, ((shard, docnum), (handle, score)) in enumerate(
+            zip(located, results, strict=True), start=offset + 1
+        ):
+            per_shard.setdefault(shard, []).append((docnum, score, rank))
+            if handle in checked:
+                phrase_docs.setdefault(shard, []).append(docnum)
+        asked = sorted(range(len(self.refs)) if groups else per_shard)
+        if not asked:
+            return Shown((), 0, 0)
+        replies: list[Fetched] = self.ask(
+            lambda scope: Fetch(
+                scope,
+                reading,
+                filters,
+                tuple(per_shard.get(scope.shard.number, ())),
+                highlight,
+                missing,
+                tuple(groups),
+                phrase,
+                tuple(phrase_docs.get(scope.shard.number, ())),
+            ),
+            reading,
+            shards=asked,
+        )
+        by_shard = dict(zip(asked, replies, strict=True))
+        members = {g: merge_members([reply.members.get(g, []) for reply in replies]) for g in groups}
+        hits = []
+        for (shard, docnum), (handle, _score) in zip(located, results, strict=True):
+            hit = by_shard[shard].hits[docnum]
+            others = members.get(merged.group_of(handle), ())
+            if others:
+                hit = replace(hit, duplicates=tuple(m for m in others if m.id != hit.id))
+            hits.append(hit)
+        holding = sum(reply.holding for reply in replies)
+        return Shown(tuple(hits), holding, len(checked))
+
+
+class Merged:
+    """All shards' hits of one reading in one order, asking for more when collapsing needs them."""
+
+    def __init__(
+        self, state: State, reading: Reading, filters: Any | None, asked: Asked, found: list[Found]
+    ) -> None:
+        self.state = state
+        self.reading = reading
+        self.filters = filters
+        self.asked = asked
+        self.found = found
+        self.shards = len(found)
+        self.depth = asked.depth
+        self.tallies = [f.tally for f in found if f.tally is not None]
+        self._groups: dict[int, str] = {}
+        self._merge()
+
+    def _merge(self) -> None:
+        n = self.shards
+        keyed = []
+        newest = self.asked.order == "newest"
+        for shard, found in enumerate(self.found):
+            for c in found.candidates:
+                handle = c.docnum * n + shard
+                self._groups[handle] = c.group
+                key = (
+                    relevance_key(c.score, c.day, c.id)
+                    if self.asked.order == "relevance"
+                    else date_key(c.score, c.day, c.id, newest)
+                )
+                keyed.append((key, handle, c.score))
+        keyed.sort(key=lambda item: item[0])
+        self.ordered: list[Ranked] = [(handle, score) for _, handle, score in keyed]
+
+    def locate(self, handle: int) -> tuple[int, int]:
+        return handle % self.shards, handle // self.shards
+
+    def group_of(self, handle: int) -> str:
+        return self._groups[handle]
+
+    def top(self, depth: int) -> list[Ranked]:
+        """The first `depth` hits of all shards (asking them again when more are needed than fetched)."""
+        exhausted = all(len(found.candidates) < self.depth for found in self.found)
+        if depth > self.depth and not exhausted:
+            self.found = self.state.find(self.reading, self.filters, self.asked, depth=depth)
+            self.depth = depth
+            self._merge()
+        return self.ordered[:depth]
+
+    def results(self) -> list[Ranked]:
+        count = self.asked.count
+        if not self.asked.collapse:
+            return self.top(count)
+        return collapsed(self.group_of, self.top, count)
+
+    def counts(self) -> Counts:
+        total = Tally()
+        for counted in self.tallies:
+            total.add(counted)
+        return total.counts(self.asked.collapse)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def scored_terms(reading: Reading) -> set[tuple[str, str]]:
+    """Every (field, text) a shard may score for the reading: the terms of its words and required
+    clauses (phrases' words included)."""
+    found = set()
+    for clause in reading.clauses:
+        for field, text in clause.iter_all_terms(phrases=True):
+            found.add((field, text.decode("utf-8") if isinstance(text, bytes) else text))
+    return found
+
+
+def merge_members(lists: list[list[tuple[tuple[int, str], Duplicate]]]) -> list[Duplicate]:
+    return [
+        member for _key, member in sorted((item for items in lists for item in items), key=lambda i: i[0])
+    ]

@@ -1,0 +1,405 @@
+"""What a worker does for a sharded index's searches: read-only requests about one shard each.
+
+A request carries everything a shard needs to answer as part of one index: the reading the coordinator
+decided (over all shards' terms), the filter query, and a `Snapshot` of the collection statistics of all
+shards (document count, average field lengths, the document frequencies of the query's terms: the "DFS"
+phase of distributed engines), with which the shard scores. Each names the commit (generation) of its
+shard that the coordinator planned with; a shard that has committed since raises `StaleShard`, and the
+coordinator asks again with fresh statistics, so one answer never mixes two states of a shard.
+
+Requests are idempotent and read nothing but the shards, so a request lost with its worker is simply
+asked again elsewhere (`runner`). A worker keeps the shards it has opened (`open_shard`), each with a
+searcher per thread (`StatementIndex`'s leases), and one statistics object per state of the index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import struct
+import threading
+import zlib
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+from ..errors import IndexCorruptError, StatementSearchError
+from ..highlight import TermMatcher
+from ..index import StatementIndex, _Lease
+from ..models import Duplicate, Hit, IndexStats, IssuerCount
+from ..postings import Word
+from ..query import Reading
+from ..searching import (
+    Columns,
+    Relaxation,
+    SortOrder,
+    Tally,
+    filled,
+    group_members,
+    matching_dates,
+    missing_words,
+    relaxation,
+    tally,
+)
+
+# States of the index whose statistics a worker keeps (one is current; the others serve late requests).
+KEPT_STATES = 4
+ALL_ISSUERS = 1 << 30
+
+
+class StaleShard(Exception):
+    """A shard committed after the coordinator planned a request: plan again with fresh statistics."""
+
+
+@dataclass(frozen=True)
+class ShardRef:
+    """A shard as requests name it: its folder, and how messages name it."""
+
+    path: str
+    name: str
+    number: int
+
+
+# ---------------------------------------------------------------------------------------------- statistics
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The collection statistics of all shards in one state of the index, as far as a request needs them."""
+
+    state: tuple[Any, ...]
+    """Which state: the build folder and every shard's generation."""
+    doc_count: int
+    averages: tuple[tuple[str, float], ...]
+    frequencies: tuple[tuple[str, str, int], ...]
+
+
+class SharedStatistics:
+    """`scoring.Statistics` of all shards, on a worker: the document frequencies of every term that a
+    request of this state has brought (a term no request named is a bug, said as such)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._doc_count = snapshot.doc_count
+        self._averages = dict(snapshot.averages)
+        self._frequencies: dict[tuple[str, str], int] = {}
+
+    def learn(self, snapshot: Snapshot) -> SharedStatistics:
+        self._frequencies.update(((field, text), n) for field, text, n in snapshot.frequencies)
+        return self
+
+    def doc_count(self) -> int:
+        return self._doc_count
+
+    def doc_frequency(self, field: str, text: str | bytes) -> int:
+        key = (field, text.decode("utf-8") if isinstance(text, bytes) else text)
+        try:
+            return self._frequencies[key]
+        except KeyError:
+            raise LookupError(f"the request brought no document frequency for {key}") from None
+
+    def average_length(self, field: str) -> float:
+        return self._averages[field]
+
+
+_states: OrderedDict[tuple[Any, ...], SharedStatistics] = OrderedDict()
+_states_lock = threading.Lock()
+
+
+def shared_statistics(snapshot: Snapshot) -> SharedStatistics:
+    """This worker's statistics object for the snapshot's state, with the snapshot's frequencies added.
+    One object per state: a shard's searcher and ranker are made for it, and cache what it says."""
+    with _states_lock:
+        found = _states.get(snapshot.state)
+        if found is None:
+            found = _states[snapshot.state] = SharedStatistics(snapshot)
+            while len(_states) > KEPT_STATES:
+                _states.popitem(last=False)
+        return found.learn(snapshot)
+
+
+# ---------------------------------------------------------------------------------------------- shards
+
+_shards: dict[str, StatementIndex] = {}
+_shards_lock = threading.Lock()
+# What a damaged shard's files make Whoosh raise (besides our own IndexCorruptError).
+_DAMAGE = (OSError, EOFError, zlib.error, pickle.UnpicklingError, struct.error)
+
+
+def open_shard(ref: ShardRef) -> StatementIndex:
+    """The shard, opened once per process; a shard missing or damaged is an error naming it."""
+    with _shards_lock:
+        found = _shards.get(ref.path)
+        if found is not None:
+            return found
+        _forget_removed()
+        try:
+            found = _shards[ref.path] = StatementIndex.open(ref.path)
+        except StatementSearchError as exc:
+            raise IndexCorruptError(f"{ref.name} is missing or damaged ({exc})") from exc
+        return found
+
+
+def _forget_removed() -> None:
+    """Close the shards of builds that a rebuild has replaced (their folders are gone)."""
+    for path in [path for path in _shards if not Path(path).is_dir()]:
+        _shards.pop(path).close()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What every request about a shard carries: which shard, the commit planned with, the statistics."""
+
+    shard: ShardRef
+    generation: int
+    statistics: Snapshot
+
+    @contextlib.contextmanager
+    def lease(self, index: StatementIndex) -> Iterator[_Lease]:
+        with index._searcher(shared_statistics(self.statistics)) as lease:
+            if lease.generation != self.generation:
+                raise StaleShard(self.shard.name)
+            yield lease
+
+
+class Request(Protocol):
+    @property
+    def scope(self) -> Scope: ...
+
+    def answer(self, index: StatementIndex) -> Any: ...
+
+
+def answer_all(requests: Sequence[Request]) -> list[Any]:
+    """Answer requests in order (the function a task or an actor runs on a worker)."""
+    return [_answer(request) for request in requests]
+
+
+def _answer(request: Request) -> Any:
+    ref = request.scope.shard
+    try:
+        return request.answer(open_shard(ref))
+    except _DAMAGE as exc:
+        raise IndexCorruptError(
+            f"{ref.name} cannot be read ({type(exc).__name__}: {exc}); "
+            "rebuild the index with `statementsearch index --rebuild`"
+        ) from exc
+
+
+class ShardServer:
+    """A Dask actor: answers requests on its worker, calls going straight from the client to it (a task
+    goes through the scheduler: several milliseconds more per round on a busy machine)."""
+
+    def answer(self, requests: list[Request]) -> list[Any]:
+        return answer_all(requests)
+
+
+# ---------------------------------------------------------------------------------------------- searches
+
+
+class Candidate(NamedTuple):
+    """A shard's hit as the coordinator merges it: what orders it among all shards' hits."""
+
+    docnum: int
+    score: float
+    day: int | None
+    id: str
+    group: str
+
+
+@dataclass(frozen=True)
+class Found:
+    matched: bool
+    """Whether the reading as given (not filled) matches any release here."""
+    candidates: list[Candidate]
+    tally: Tally | None
+
+
+@dataclass(frozen=True)
+class Find:
+    """The first `depth` hits of the shard in the order asked for (and every tie of the last), and the
+    counts of all its matches when `tally` (groups that may span shards named, per `everyone`)."""
+
+    scope: Scope
+    reading: Reading
+    filters: Any
+    order: SortOrder
+    depth: int
+    fill: bool = False
+    tally: bool = False
+    collapse: bool = True
+    everyone: tuple[ShardRef, ...] = ()
+
+    def answer(self, index: StatementIndex) -> Found:
+        with self.scope.lease(index) as lease:
+            matching = lease.within(self.reading, self.filters)
+            if self.order != "relevance":
+                top = matching.by_date(self.depth, newest=self.order == "newest")
+                matched = bool(top)
+            elif self.fill:
+                top = filled(matching)(self.depth)
+                matched = bool(matching.top(1))
+            else:
+                top = matching.top(self.depth)
+                matched = bool(top)
+            counted = None
+            if self.tally:
+                counted = tally(
+                    matching, self.collapse, shared_groups(self.everyone) if self.collapse else None
+                )
+            columns = matching.columns
+            candidates = [
+                Candidate(d, s, columns.date(d), columns.value("id", d), columns.value("group", d))
+                for d, s in top
+            ]
+            return Found(matched, candidates, counted)
+
+
+@dataclass(frozen=True)
+class Relax:
+    """The shard's side of relaxing a reading that matched nothing anywhere."""
+
+    scope: Scope
+    reading: Reading
+    filters: Any
+
+    def answer(self, index: StatementIndex) -> Relaxation:
+        with self.scope.lease(index) as lease:
+            return relaxation(lease.within(self.reading, self.filters))
+
+
+@dataclass(frozen=True)
+class Fetched:
+    hits: dict[int, Hit]
+    members: dict[str, list[tuple[tuple[int, str], Duplicate]]]
+    holding: int
+    """How many of `phrase_docs` hold the phrase."""
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """A page's hits that are in this shard, as `Hit`s (ranked; duplicates left to the coordinator);
+    the releases of `groups` here; and which of `phrase_docs` hold `phrase`'s words side by side."""
+
+    scope: Scope
+    reading: Reading
+    filters: Any
+    hits: tuple[tuple[int, float, int], ...]
+    """(document number, score, rank) of each hit."""
+    highlight: tuple[str, ...] | None
+    """The terms to highlight in snippets; None: no snippets."""
+    missing: bool = False
+    groups: tuple[str, ...] = ()
+    phrase: tuple[Word, ...] | None = None
+    phrase_docs: tuple[int, ...] = ()
+
+    def answer(self, index: StatementIndex) -> Fetched:
+        with self.scope.lease(index) as lease:
+            matching = lease.within(self.reading, self.filters)
+            matcher = TermMatcher(self.highlight) if self.highlight is not None else None
+            lacking = missing_words(matching, [d for d, _, _ in self.hits]) if self.missing else {}
+            hits = {
+                docnum: index._hit(lease, (docnum, score), rank, matcher, False, lacking.get(docnum, ()))
+                for docnum, score, rank in self.hits
+            }
+            members = {group: group_members(lease.searcher, matching.columns, group) for group in self.groups}
+            holding = 0
+            if self.phrase is not None and matching.ranker is not None:
+                holding = sum(1 for d in self.phrase_docs if matching.ranker.phrase_holds(self.phrase, d))
+            return Fetched(hits, members, holding)
+
+
+@dataclass(frozen=True)
+class Dates:
+    """The dates of the shard's matches (and whether it has any, dated or not), for a timeline."""
+
+    scope: Scope
+    reading: Reading
+    filters: Any
+
+    def answer(self, index: StatementIndex) -> tuple[bool, Counter[date]]:
+        with self.scope.lease(index) as lease:
+            matching = lease.within(self.reading, self.filters)
+            return bool(matching.top(1)), Counter(matching_dates(matching))
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The stored fields of one release (None when it is not in this shard)."""
+
+    scope: Scope
+    release_id: str
+
+    def answer(self, index: StatementIndex) -> dict[str, Any] | None:
+        with self.scope.lease(index) as lease:
+            found: dict[str, Any] | None = lease.searcher.document(id=self.release_id)
+            return found
+
+
+@dataclass(frozen=True)
+class Members:
+    """The releases of some groups in this shard, each with its stable key."""
+
+    scope: Scope
+    groups: tuple[str, ...]
+
+    def answer(self, index: StatementIndex) -> dict[str, list[tuple[tuple[int, str], Duplicate]]]:
+        with self.scope.lease(index) as lease:
+            if lease.columns is None:
+                lease.columns = Columns(lease.searcher)
+            return {group: group_members(lease.searcher, lease.columns, group) for group in self.groups}
+
+
+@dataclass(frozen=True)
+class Describe:
+    """The shard's own `stats`, every issuer counted."""
+
+    scope: Scope
+
+    def answer(self, index: StatementIndex) -> IndexStats:
+        return index.stats(top=ALL_ISSUERS)
+
+
+@dataclass(frozen=True)
+class Issuers:
+    """The shard's own `issuers`."""
+
+    scope: Scope
+    words: str | None
+
+    def answer(self, index: StatementIndex) -> tuple[IssuerCount, ...]:
+        return index.issuers(self.words)
+
+
+# ---------------------------------------------------------------------------------------------- groups
+
+_shared: OrderedDict[tuple[Any, ...], frozenset[str]] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def shared_groups(everyone: tuple[ShardRef, ...]) -> frozenset[str]:
+    """The near-duplicate groups that may have releases in more than one shard (or more than one here):
+    a group term held twice in a shard, or held in a shard without its original (the release whose id
+    names the group). A group that is in neither case has one release in all the index, and a shard
+    counts it by itself (`searching.tally`). Worked out once per state of the index on each worker."""
+    indexes = [open_shard(ref) for ref in everyone]
+    state = tuple((ref.path, ix._ix.latest_generation()) for ref, ix in zip(everyone, indexes, strict=True))
+    with _shared_lock:
+        found = _shared.get(state)
+    if found is not None:
+        return found
+    groups: set[str] = set()
+    for ix in indexes:
+        with ix._ix.reader() as reader:
+            if "group" not in reader.indexed_field_names():
+                continue
+            for term, info in reader.iter_field("group"):
+                if info.doc_frequency() > 1 or ("id", term) not in reader:
+                    groups.add(term.decode("utf-8"))
+    found = frozenset(groups)
+    with _shared_lock:
+        _shared[state] = found
+        while len(_shared) > KEPT_STATES:
+            _shared.popitem(last=False)
+    return found

@@ -1,0 +1,95 @@
+"""Snippets and highlights (highlight.py): the matched words of a query, stemmed forms included, in hits'
+snippets and titles, and the three renderers."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import DOD
+from statementsearch import StatementIndex
+from statementsearch.analysis import term_for
+from statementsearch.highlight import (
+    FRAGMENT_SEPARATOR,
+    TermMatcher,
+    make_snippet,
+    render_ansi,
+    render_brackets,
+    render_html,
+)
+
+
+def test_soleimani_ranks_dod_first_with_the_term_highlighted(seed_ix: StatementIndex) -> None:
+    result = seed_ix.search("soleimani")
+    first = result.hits[0]
+    assert first.id == DOD
+    assert [first.snippet[s:e] for s, e in first.highlights] == ["Soleimani"]
+    assert result.suggestion is None
+
+
+def test_stemmed_forms_are_highlighted(seed_ix: StatementIndex) -> None:
+    hit = seed_ix.search("attack", issuer="Combined Joint")
+    words = {hit.hits[0].snippet[s:e].lower() for s, e in hit.hits[0].highlights}
+    assert words == {"attacks"}
+
+
+def test_title_hits_are_highlighted_separately(seed_ix: StatementIndex) -> None:
+    hit = seed_ix.search("quds").hits[0]
+    assert [hit.title[s:e] for s, e in hit.title_highlights] == ["Quds"]
+
+
+TEXT = "Quds Force <leaders> & the force's attacks"
+SPANS = ((0, 4), (5, 10), (35, 42))
+
+
+def test_render_ansi_wraps_each_match_in_bold_yellow_and_a_reset() -> None:
+    assert render_ansi(TEXT, SPANS) == (
+        "\x1b[1;33mQuds\x1b[0m \x1b[1;33mForce\x1b[0m <leaders> & the force's \x1b[1;33mattacks\x1b[0m"
+    )
+    assert render_ansi(TEXT, ()) == TEXT
+
+
+def test_render_brackets_marks_matches_for_pipes() -> None:
+    assert render_brackets(TEXT, SPANS) == "[Quds] [Force] <leaders> & the force's [attacks]"
+
+
+def test_render_html_escapes_text_and_marks() -> None:
+    assert render_html(TEXT, SPANS) == (
+        "<mark>Quds</mark> <mark>Force</mark> &lt;leaders&gt; &amp; the force&#x27;s <mark>attacks</mark>"
+    )
+    assert render_html("a<b", [(0, 3)]) == "<mark>a&lt;b</mark>"
+
+
+def test_renderers_take_spans_in_any_order() -> None:
+    assert render_brackets("one two", [(4, 7), (0, 3)]) == "[one] [two]"
+
+
+def matcher_for(*words: str) -> TermMatcher:
+    return TermMatcher(t for t in map(term_for, words) if t is not None)
+
+
+def test_matcher_finds_every_form_that_stems_to_a_term_and_nothing_else() -> None:
+    text = "Attacked, attacking; ATTACKS and an attacker's attack. Attic tacks, attache."
+    found = [text[s:e] for s, e in matcher_for("attack").spans(text)]
+    assert found == ["Attacked", "attacking", "ATTACKS", "attacker", "attack"]
+
+
+def test_snippet_of_a_long_body_is_cut_around_the_match_at_word_boundaries() -> None:
+    body = " ".join(f"filler{n}" for n in range(200)) + " the embassy was attacked " + "tail " * 100
+    snippet = make_snippet(body, matcher_for("embassy"))
+    assert snippet.text.startswith("… ") and snippet.text.endswith(" …")
+    assert len(snippet.text) <= 200 + 4
+    assert [snippet.text[s:e] for s, e in snippet.spans] == ["embassy"]
+    assert all(word in body.split() for word in snippet.text.strip("… ").split())
+
+
+def test_two_distant_words_get_a_fragment_each() -> None:
+    body = "Rockets hit the base. " + "Nothing happened. " * 60 + "The embassy was closed."
+    snippet = make_snippet(body, matcher_for("rocket", "embassy"))
+    assert FRAGMENT_SEPARATOR in snippet.text
+    assert [snippet.text[s:e] for s, e in snippet.spans] == ["Rockets", "embassy"]
+
+
+@pytest.mark.parametrize("body", ["", "No match here at all."])
+def test_a_body_without_matches_gives_its_opening(body: str) -> None:
+    snippet = make_snippet(body, matcher_for("embassy"))
+    assert snippet.text == body and snippet.spans == ()

@@ -1,0 +1,497 @@
+"""A sharded index answers exactly as one index of the same documents (shards/, searched locally).
+
+The same 600 made-up releases (tests/topical_releases.py) are in one index and in a 3-shard one; about 100
+searches over the whole query language, and every other reading command, must give the same answers:
+ids, order, scores, totals, issuer counts, near-duplicate groups (which span shards), suggestions,
+relaxed readings, filled lists, pages. Also: routing keeps shards balanced, updates and rebuilds,
+a build killed half-way, and a shard missing or damaged. Cluster runs are in test_cluster.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from statementsearch import (
+    IndexCorruptError,
+    IndexMissingError,
+    IndexWriteError,
+    ReleaseNotFoundError,
+    StatementIndex,
+)
+from statementsearch.cli import main
+from statementsearch.searching import run
+from statementsearch.shards import ShardedIndex, open_index
+from statementsearch.shards.layout import is_sharded, read_layout, shard_of
+from statementsearch.shards.rounds import Asked, Merged
+
+ISSUER = "Department of Defense"
+
+# (query, options): words, phrases, OR, NOT/-word, field:, wildcards, fuzzy words, filters, sorts,
+# pages, relaxed readings, fill, collapse, facets, snippets.
+CASES: list[tuple[str, dict[str, Any]]] = [
+    ("grant", {}),
+    ("veterans", {}),
+    ("kandahar", {}),
+    ("grant veterans", {}),
+    ("police housing", {}),
+    ("attack", {}),
+    ("attacks attacked", {}),
+    ("security", {}),
+    ("funding committee", {}),
+    ("hurricane katrina", {}),
+    ("army navy guard", {}),
+    ("hurricane flood katrina relief recovery", {}),
+    ("senate hearing testimony amendment resolution taxpayers", {}),
+    ("2005", {}),
+    ("January 2006", {}),
+    ("Department of Defense", {}),
+    ("landrieu pension", {}),
+    ('"homeland security"', {}),
+    ('"quds force" kandahar', {}),
+    ('"border patrol" convoy', {}),
+    ('"national guard"', {"sort": "newest"}),
+    ('"health care" medicare', {}),
+    ('"armed forces" OR "energy policy"', {}),
+    ("kandahar OR helmand", {}),
+    ("(hurricane OR flood) AND relief", {}),
+    ("salmon OR fisheries OR irrigation", {"limit": 30}),
+    ("police NOT army", {}),
+    ("police -army", {}),
+    ("grant -veterans -water", {}),
+    ("homeland security -border", {}),
+    ("title:grant", {}),
+    ("title:grant veterans", {}),
+    ("issuer:defense", {}),
+    ("issuer:clinton budget", {}),
+    ("body:pipeline", {}),
+    ("headline:education", {}),
+    ("source:isaf convoy", {}),
+    ("date:2006 police", {}),
+    ('date:"Jan 2007"', {}),
+    ("date:[2005-01-01 TO 2005-06-30] police", {}),
+    ("id:syn-00010", {}),
+    ("attack*", {}),
+    ("secur*", {}),
+    ("fund* grant", {}),
+    ("kan*ar", {}),
+    ("pol?ce", {}),
+    ("hurr* relief", {"sort": "oldest"}),
+    ("securty~", {}),
+    ("kandhar~2", {}),
+    ("hurricane~1 levee", {}),
+    ("atack~", {"collapse": False}),
+    ("securty", {}),
+    ("hurricanne relief", {}),
+    ("kandahr convoy", {}),
+    ("salmon uranium pandemic", {}),
+    ("kandahar medicare submarine", {}),
+    ("wharf vaccine drone", {}),
+    ("wharf vaccine drone satellite", {"fill": True}),
+    ("grant veterans", {"fill": True, "limit": 40}),
+    ("police housing levee", {"fill": True, "limit": 25}),
+    ("*", {}),
+    ("*", {"sort": "newest", "limit": 20}),
+    ("*", {"sort": "oldest", "collapse": False, "offset": 100}),
+    ("*", {"issuer": "clinton"}),
+    ("grant", {"issuer": ISSUER}),
+    ("grant", {"issuer": [ISSUER, "Sen. Mary Landrieu"]}),
+    ("police", {"since": "2006", "until": "2008"}),
+    ("security", {"issuer": ["clinton", "landrieu"], "since": "Jan 2005"}),
+    ("*", {"since": "2011"}),
+    ("kandahar", {"until": "2006-06-30", "sort": "newest"}),
+    ("grant", {"sort": "newest"}),
+    ("grant", {"sort": "oldest"}),
+    ("grant", {"sort": "newest", "collapse": False}),
+    ("security", {"sort": "oldest", "offset": 40, "limit": 20}),
+    ("grant", {"offset": 10}),
+    ("grant", {"offset": 200, "limit": 50}),
+    ("grant", {"offset": 500, "limit": 50}),
+    ("the committee", {"offset": 90, "limit": 30}),
+    ("security", {"collapse": False}),
+    ("security", {"collapse": False, "offset": 30}),
+    ("veterans", {"limit": 100}),
+    ("veterans", {"facets": False}),
+    ("veterans", {"snippets": False}),
+    ("veterans", {"suggestions": False}),
+    ("grant police", {"limit": 3}),
+    ("kandahar helmand", {}),
+    ("bill committee", {}),
+    ("pension refinery", {}),
+    ("budget deficit surplus", {}),
+    ("nuclear sanctions embassy ambassador treaty", {}),
+    ("teachers students", {"collapse": False}),
+    ("cyber network drone", {"sort": "newest"}),
+    ("guard soldiers", {"offset": 20}),
+    ("grant $", {}),
+    ("al-qaeda", {}),
+    ("EFFECTS OF FLOOD AND HURRICANE", {}),
+    ("grant OR", {}),
+    ('"unclosed quote', {}),
+]
+
+
+def comparable(result: Any) -> dict[str, Any]:
+    found = dataclasses.asdict(result)
+    found.pop("seconds")
+    return found
+
+
+@pytest.mark.parametrize(("query", "options"), CASES, ids=[f"{q} {o}" for q, o in CASES])
+def test_searches_answer_as_one_index(
+    topical_index: StatementIndex, sharded_index: ShardedIndex, query: str, options: dict[str, Any]
+) -> None:
+    one = topical_index.search(query, **options)
+    sharded = sharded_index.search(query, **options)
+    assert comparable(sharded) == comparable(one)
+
+
+def test_the_cases_cover_what_they_are_meant_to(topical_index: StatementIndex) -> None:
+    """Relaxed readings, suggestions, phrases offered, notes, duplicates and deep pages all occur."""
+    results = [topical_index.search(q, **o) for q, o in CASES]
+    assert sum(bool(r.relaxed) for r in results) >= 2
+    assert sum(bool(r.suggestion) for r in results) >= 2
+    assert sum(bool(r.notes) for r in results) >= 2
+    assert any(h.duplicates for r in results for h in r.hits)
+    assert any(h.missing for r in results for h in r.hits)
+    assert any(r.offset >= 200 and r.hits for r in results)
+
+
+RAW = ["grant", "security veterans", '"homeland security"', "attack*", "kandahar OR helmand",
+       "police -army", "title:grant", "hurricane flood katrina relief recovery", "kandhar~2 convoy",
+       "date:2006 police"]  # fmt: skip
+
+
+@pytest.mark.parametrize("query", RAW)
+def test_scores_agree_to_six_decimals(
+    topical_index: StatementIndex, sharded_index: ShardedIndex, query: str
+) -> None:
+    """Hits show scores to 4 decimals: the rankings themselves agree to 6, in the same order."""
+    with topical_index._searcher() as lease:
+        matching = topical_index._matching(lease, query, None, None, None)
+        one = [
+            (matching.columns.value("id", d), round(s, 6)) for d, s in run(matching, "relevance", 60, False)
+        ]
+
+    def ranked(state: Any) -> list[tuple[str, float]]:
+        reading, filters = state.read(query, None, None, None)
+        asked = Asked("relevance", 60, False, False, False)
+        merged = Merged(state, reading, filters, asked, state.find(reading, filters, asked))
+        ids = {c.docnum * merged.shards + n: c.id for n, f in enumerate(merged.found) for c in f.candidates}
+        return [(ids[handle], round(score, 6)) for handle, score in merged.results()]
+
+    assert one and sharded_index._planned(ranked) == one
+
+
+def test_groups_span_shards_and_collapse_as_in_one_index(
+    topical_index: StatementIndex, sharded_index: ShardedIndex
+) -> None:
+    groups: dict[str, set[int]] = {}
+    with topical_index._searcher() as lease:
+        for stored in lease.searcher.all_stored_fields():
+            groups.setdefault(stored["group"], set()).add(shard_of(stored["id"], 3))
+    spanning = [group for group, shards in groups.items() if len(shards) > 1]
+    assert spanning, "the synthetic corpus should have groups whose releases are in several shards"
+    for group in spanning[:5]:
+        assert sharded_index.duplicates(group) == topical_index.duplicates(group)
+        query = f"id:{group}"
+        assert comparable(sharded_index.search(query)) == comparable(topical_index.search(query))
+
+
+TIMELINES: list[tuple[str, dict[str, Any]]] = [
+    ("grant", {}),
+    ("kandahar OR helmand", {}),
+    ("police", {"since": "2006", "until": "2007"}),
+    ("*", {"issuer": "landrieu"}),
+    ('"homeland security"', {"until": "2008"}),
+    ("salmon uranium pandemic", {}),
+    ("attack*", {"since": "Jan 2005", "until": "Mar 2005"}),
+]
+
+
+@pytest.mark.parametrize(("query", "options"), TIMELINES)
+def test_timelines_answer_as_one_index(
+    topical_index: StatementIndex, sharded_index: ShardedIndex, query: str, options: dict[str, Any]
+) -> None:
+    expected = topical_index.timeline(query, **options)
+    assert expected and sharded_index.timeline(query, **options) == expected
+
+
+def test_similar_show_issuers_and_stats_answer_as_one_index(
+    topical_index: StatementIndex, sharded_index: ShardedIndex
+) -> None:
+    for release_id in ("syn-00001", "syn-00100", "syn-00333", "syn-00599"):
+        for collapse in (True, False):
+            one = topical_index.similar(release_id, limit=15, collapse=collapse)
+            assert one.hits and comparable(
+                sharded_index.similar(release_id, limit=15, collapse=collapse)
+            ) == comparable(one)
+        assert sharded_index.show(release_id) == topical_index.show(release_id)
+    assert sharded_index.issuers() == topical_index.issuers()
+    assert sharded_index.issuers("sen") == topical_index.issuers("sen")
+    one, sharded = topical_index.stats(top=20), sharded_index.stats(top=20)
+    for name in ("releases", "files", "issuers", "top_issuers", "first_date", "last_date", "unreadable"):
+        assert getattr(sharded, name) == getattr(one, name), name
+    assert sharded.segments >= 3 and sharded.size_bytes > 0
+    with pytest.raises(ReleaseNotFoundError):
+        sharded_index.show("no-such-release")
+    with pytest.raises(ReleaseNotFoundError):
+        sharded_index.similar("no-such-release")
+    text = "A convoy left Kandahar, attacked twice."
+    spans = sharded_index.highlights("kandahar convoy attack*", text)
+    assert spans == topical_index.highlights("kandahar convoy attack*", text)
+    assert [text[s:e] for s, e in spans] == ["convoy", "Kandahar", "attacked"]
+
+
+def test_routing_keeps_shards_balanced_when_one_file_holds_most(sharded_index: ShardedIndex) -> None:
+    layout = read_layout(sharded_index.path)
+    sizes = [StatementIndex.open(path).stats().releases for path in layout.shard_paths()]
+    assert sum(sizes) == 600
+    assert max(sizes) - min(sizes) < 0.2 * 200, sizes  # one file holds 480 of the 600
+
+
+# ------------------------------------------------------------------------------------------ updates
+
+
+def releases_of(ix: StatementIndex | ShardedIndex) -> set[tuple[str, str]]:
+    """(id, content hash) of every release, read back through `show`."""
+    ids = [hit.id for hit in ix.search("*", limit=10_000, collapse=False).hits]
+    return {(rid, ix.show(rid).content_hash) for rid in ids}
+
+
+def edit_documents(docs: Path) -> None:
+    """Change one file (new, changed and dropped releases), remove another, add a third."""
+    first = docs / "part-0.jsonl"
+    records = [json.loads(line) for line in first.read_text(encoding="utf-8").splitlines()]
+    records = records[20:]
+    for record in records[:15]:
+        record["body"] += " Amended: the committee approved a new levee grant."
+    first.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    (docs / "part-2.jsonl").unlink()
+    extra = [{**records[30], "id": "late-copy", "issuer": "Department of State", "date": "2013-02-01"}]
+    (docs / "part-3.jsonl").write_text("".join(json.dumps(r) + "\n" for r in extra), encoding="utf-8")
+
+
+@pytest.fixture
+def copies(topical_documents: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    docs = tmp_path / "documents"
+    shutil.copytree(topical_documents, docs)
+    return docs, tmp_path / "one", tmp_path / "sharded"
+
+
+def test_an_update_reads_only_changes_and_answers_as_one_index(copies: tuple[Path, Path, Path]) -> None:
+    docs, one_path, sharded_path = copies
+    with (
+        StatementIndex.open(one_path, create=True) as one,
+        ShardedIndex.create(sharded_path, shards=3) as sharded,
+    ):
+        one.update(docs)
+        sharded.update(docs)
+        assert sharded.update(docs).releases_written == 0
+        edit_documents(docs)
+        expected = one.update(docs)
+        summary = sharded.update(docs)
+        assert (
+            (summary.added, summary.changed, summary.removed)
+            == (expected.added, expected.changed, expected.removed)
+            == (1, 1, 1)
+        )
+        assert releases_of(sharded) == releases_of(one)
+        for query, options in CASES[::7]:
+            assert comparable(sharded.search(query, **options)) == comparable(one.search(query, **options))
+        assert (
+            sharded.search("levee grant amended").hits[0].duplicates
+            == one.search("levee grant amended").hits[0].duplicates
+        )
+
+
+def test_a_rebuild_can_change_the_shard_count_and_replaces_the_old_shards(
+    copies: tuple[Path, Path, Path], topical_index: StatementIndex
+) -> None:
+    docs, _one, path = copies
+    with ShardedIndex.create(path, shards=3) as sharded:
+        sharded.update(docs)
+        old = read_layout(path).build_dir
+        with pytest.raises(IndexWriteError, match="has 3 shards"):
+            sharded.update(docs, shards=2)
+        summary = sharded.build(docs, shards=2)
+        assert summary.rebuilt and sharded.shards == 2 and not old.exists()
+        for query, options in CASES[::9]:
+            assert comparable(sharded.search(query, **options)) == comparable(
+                topical_index.search(query, **options)
+            )
+
+
+def test_cli_builds_updates_and_searches_a_sharded_index(
+    copies: tuple[Path, Path, Path], topical_index: StatementIndex
+) -> None:
+    docs, _one, path = copies
+    runner = CliRunner()
+    where = ["--index", str(path), "--documents", str(docs)]
+    built = runner.invoke(main, ["index", "--shards", "3", "--procs", "1", *where])
+    assert built.exit_code == 0, built.output
+    assert is_sharded(path) and read_layout(path).shards == 3
+    again = runner.invoke(main, ["index", *where])
+    assert again.exit_code == 0 and "0 releases written" in again.output
+    found = runner.invoke(main, ["search", "kandahar", "OR", "helmand", "--json", *where])
+    expected = [hit.to_dict() for hit in topical_index.search("kandahar OR helmand").hits]
+    assert [json.loads(line) for line in found.stdout.splitlines()] == expected
+    refused = runner.invoke(main, ["index", "--shards", "2", *where])
+    assert refused.exit_code == 2 and "--rebuild" in refused.stderr
+    shown = runner.invoke(main, ["show", "syn-00042", "--json", *where])
+    assert json.loads(shown.stdout) == topical_index.show("syn-00042").to_dict()
+
+
+def test_open_index_opens_either_kind_and_statementindex_refuses_a_sharded_one(
+    sharded_index: ShardedIndex, topical_index: StatementIndex
+) -> None:
+    with open_index(sharded_index.path) as ix:
+        assert isinstance(ix, ShardedIndex)
+    with open_index(topical_index.path) as ix:
+        assert isinstance(ix, StatementIndex)
+    with pytest.raises(IndexMissingError, match="sharded"):
+        StatementIndex.open(sharded_index.path)
+
+
+# ------------------------------------------------------------------------------------------ faults
+
+
+def test_build_killed_between_shard_commits_is_completed_by_the_next_index(
+    copies: tuple[Path, Path, Path], topical_index: StatementIndex
+) -> None:
+    """Kill -9 once the first shard has committed (the others not yet): the shards disagree; the next
+    plain `statementsearch index` brings every one of them to the documents."""
+    docs, _one, path = copies
+    command = [sys.executable, "-m", "statementsearch", "index", "--shards", "3", "--procs", "1"]
+    command += ["--index", str(path), "--documents", str(docs)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(path.glob("shards.*/shard-000/_MAIN_1.toc")) and time.monotonic() < deadline:
+            assert process.poll() is None, "the build ended before it could be killed"
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    with ShardedIndex.open(path) as killed:
+        assert 0 < killed.stats().releases < 600  # shard 0 committed, the others did not
+        killed.update(docs)
+        assert releases_of(killed) == releases_of(topical_index)
+        # (Scores may differ from a fresh build's: the rewritten shard counts its deleted releases
+        # until they are merged away, as one index does.)
+        expected = {hit.id for hit in topical_index.search("grant veterans", limit=1000).hits}
+        assert {hit.id for hit in killed.search("grant veterans", limit=1000).hits} == expected
+
+
+def test_a_missing_shard_is_named_never_a_partial_answer(copies: tuple[Path, Path, Path]) -> None:
+    docs, _one, path = copies
+    with ShardedIndex.create(path, shards=3) as sharded:
+        sharded.update(docs)
+    shard = read_layout(path).shard_path(1)
+    shutil.rmtree(shard)
+    with ShardedIndex.open(path) as broken, pytest.raises(IndexCorruptError, match=f"shard 1 .*{shard}"):
+        broken.search("grant")
+    result = CliRunner().invoke(main, ["search", "grant", "--index", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "shard 1" in result.stderr and not result.stdout
+
+
+def test_a_damaged_shard_is_named(copies: tuple[Path, Path, Path]) -> None:
+    docs, _one, path = copies
+    with ShardedIndex.create(path, shards=3) as sharded:
+        sharded.update(docs)
+    for segment in read_layout(path).shard_path(2).glob("*.seg"):
+        segment.write_bytes(b"\0" * 64)
+    result = CliRunner().invoke(main, ["search", "grant", "--index", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "shard 2" in result.stderr and not result.stdout
+    rebuilt = CliRunner().invoke(
+        main, ["index", "--rebuild", "--procs", "1", "--index", str(path), "--documents", str(docs)]
+    )
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert CliRunner().invoke(main, ["search", "grant", "--index", str(path)]).exit_code == 0
+
+
+def test_shard_counts_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(IndexWriteError):
+        ShardedIndex.create(tmp_path / "x", shards=0)
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(IndexWriteError, match="other files"):
+        ShardedIndex.create(tmp_path / "plain", shards=2)
+    assert Counter(shard_of(f"id-{n}", 4) for n in range(4000)).most_common(1)[0][1] < 1100
+
+
+# ------------------------------------------------------------------------------------------ real text
+
+
+@pytest.mark.shared
+def test_corpus_sample_answers_as_one_index(corpus_records: Any, shared_dir: Path, tmp_path: Path) -> None:
+    """Real releases (500 from all corpora, in files of unequal size) and the public benchmark queries."""
+    from topical_releases import write_documents
+
+    docs = write_documents(tmp_path / "documents", corpus_records(500, seed=5))
+    with (
+        StatementIndex.open(tmp_path / "one", create=True) as one,
+        ShardedIndex.create(tmp_path / "three", shards=3) as three,
+    ):
+        one.update(docs)
+        three.update(docs)
+        lines = (shared_dir / "queries" / "corpora-public.tsv").read_text(encoding="utf-8").splitlines()
+        queries = [line.split("\t", 1)[1] for line in lines[::6] if "\t" in line]
+        for query in queries:
+            for options in ({}, {"fill": True, "limit": 20}):
+                assert comparable(three.search(query, **options)) == comparable(
+                    one.search(query, **options)
+                ), query
+        assert three.stats().releases == one.stats().releases == 500
+
+
+def test_only_shards_with_changes_commit(copies: tuple[Path, Path, Path]) -> None:
+    docs, _one, path = copies
+    body = "The committee approved a levee grant for the parish after the flood. " * 5
+    single = {
+        "id": "lone-release",
+        "title": "Levee grant",
+        "issuer": ISSUER,
+        "date": "2010-03-04",
+        "body": body,
+    }
+    (docs / "lone.jsonl").write_text(json.dumps(single) + "\n", encoding="utf-8")
+    with ShardedIndex.create(path, shards=3) as sharded:
+        sharded.update(docs)
+        layout = read_layout(path)
+        before = generations(layout.shard_paths())
+        (docs / "lone.jsonl").write_text(
+            json.dumps({**single, "title": "Levee grant, amended"}) + "\n", encoding="utf-8"
+        )
+        summary = sharded.update(docs)
+        after = generations(layout.shard_paths())
+        assert summary.changed == 1 and summary.releases_written == 1
+        changed = [n for n, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+        assert changed == [shard_of("lone-release", 3)]
+        assert sharded.search("amended levee").hits[0].id == "lone-release"
+
+
+def generations(paths: list[Path]) -> list[int]:
+    found = []
+    for path in paths:
+        with StatementIndex.open(path) as shard:
+            found.append(shard._ix.latest_generation())
+    return found
