@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from helpers import SEED
-from render import CorpusLoader
+from helpers import SEED, SPEIER, SPEIER_FULL, SPEIER_FURNITURE
+from render import CorpusLoader, OfficeLoader, reposted
 from statementsearch import dedup
 from statementsearch.dedup import Fingerprint, GroupEntry, assign_groups
 from statementsearch.models import Release
@@ -441,3 +441,44 @@ def test_rendered_reissues_of_real_releases_group(
         if not all(set(a.anchors) & set(b.anchors) for a, b in pairs):
             failed[how + ": anchors"] = (len(pairs), [])
     assert failed == {}
+
+
+# ------------------------------------------------------------------------------ an office's boilerplate
+
+SHELBY = "Sen. Richard Shelby (AL)"
+SHELBY_TEMPLATE = ("grimmer-Shelby-26Jun2007Shelby121", "grimmer-Shelby-26Jun2007Shelby123")
+"""Shelby Announces Funding for Wiregrass / for Birmingham Area Commerce Justice and Science Projects:
+the press room's header and one template, 0.80 alike as wholes (bench/duplicates.py)."""
+SHELBY_OWN = "grimmer-Shelby-04May2005Shelby143"
+"""SHELBY: WE MUST DO MORE TO COMBAT ALS, a release of its own."""
+
+
+def office_groups(records: list[dict[str, Any]]) -> tuple[dict[str, Fingerprint | None], dict[str, str]]:
+    """Fingerprints (with the boilerplate counted over `records`) and groups of a set of records."""
+    found = {r["id"]: (r["issuer"], dedup.shingling(r["title"], r["body"], record_day(r))) for r in records}
+    prints = dedup.fingerprints(found)
+    entries = (GroupEntry(r["id"], record_day(r), prints[r["id"]], r["issuer"]) for r in records)
+    return prints, assign_groups(entries)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("issuer", "alike", "original"),
+    [(SPEIER, SPEIER_FURNITURE, SPEIER_FULL), (SHELBY, SHELBY_TEMPLATE, SHELBY_OWN)],
+    ids=["speier-furniture", "shelby-template"],
+)
+def test_an_offices_boilerplate_makes_no_duplicates_but_its_reposts_are(
+    office_records: OfficeLoader, issuer: str, alike: tuple[str, str], original: str
+) -> None:
+    """Two releases of one office alike only by what its site puts on every page (or by one template)
+    are two statements, though as wholes they are as alike as re-issues; a release the office posts
+    again under a header is still one statement with it."""
+    records = office_records(issuer)
+    records.append(reposted(next(r for r in records if r["id"] == original)))
+    prints, groups = office_groups(records)
+    first, second = prints[alike[0]], prints[alike[1]]
+    assert first is not None and second is not None
+    assert dedup.is_duplicate(first, second)  # as releases of two offices would be
+    assert not dedup.is_duplicate(first, second, same_office=True)
+    assert groups[alike[0]] != groups[alike[1]]
+    assert groups[original + "-repost"] == groups[original] == original

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from helpers import SEED, Spawn
-from render import CorpusLoader, release_text
+from helpers import SEED, SPEIER, SPEIER_FULL, SPEIER_FURNITURE, Spawn
+from render import CorpusLoader, OfficeLoader, release_text, reposted
 from statementsearch import IndexLockedError, StatementIndex, indexer
 from statementsearch.dedup import GroupEntry, assign_groups, fingerprints, shingling
 from statementsearch.indexer import LOCK_FILE, load_manifest, writer_lock
@@ -486,6 +486,50 @@ def write_jsonl_files(folder: Path, records: list[dict[str, Any]], count: int) -
         path.write_text("".join(json.dumps(r) + "\n" for r in records[number::count]), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def stored_prints(ix: StatementIndex) -> dict[str, tuple[str, str]]:
+    """Release id -> (group, encoded fingerprint), read from the index's stored fields."""
+    with ix._ix.searcher() as searcher:
+        return {f["id"]: (f["group"], f.get("fingerprint", "")) for f in searcher.all_stored_fields()}
+
+
+@pytest.mark.shared
+def test_an_update_that_changes_an_offices_boilerplate_refreshes_its_releases(
+    tmp_path: Path, office_records: OfficeLoader
+) -> None:
+    """Three releases of an office have no boilerplate, so two alike only by its site's furniture are one
+    group. When the office's other releases arrive, that furniture becomes its boilerplate: the update
+    writes the three again with new fingerprints and groups, as a fresh build of all of them stores; and
+    when those others go, back again."""
+    records = office_records(SPEIER)
+    full = next(r for r in records if r["id"] == SPEIER_FULL)
+    first = [r for r in records if r["id"] in {*SPEIER_FURNITURE, SPEIER_FULL}]
+    rest = [r for r in records if r not in first] + [reposted(full)]
+    docs = tmp_path / "documents"
+    write_jsonl_files(docs / "early", first, 1)
+    ix = StatementIndex.create(tmp_path / "index")
+    ix.update(docs)
+    assert len({stored_groups(ix)[name] for name in SPEIER_FURNITURE}) == 1
+
+    late = write_jsonl_files(docs / "late", rest, 3)
+    summary = ix.update(docs)
+    assert summary.releases_written > len(rest)  # the early ones written again
+    groups = stored_groups(ix)
+    assert groups[SPEIER_FURNITURE[0]] != groups[SPEIER_FURNITURE[1]]
+    assert groups[SPEIER_FULL + "-repost"] == groups[SPEIER_FULL]
+    assert groups == expected_groups(first + rest)
+    fresh = StatementIndex.create(tmp_path / "fresh")
+    fresh.update(docs)
+    assert stored_prints(ix) == stored_prints(fresh)
+
+    for path in late:
+        path.unlink()
+    ix.update(docs)
+    again = StatementIndex.create(tmp_path / "again")
+    again.update(docs)
+    assert stored_prints(ix) == stored_prints(again)
+    assert len({stored_groups(ix)[name] for name in SPEIER_FURNITURE}) == 1
 
 
 @pytest.mark.shared
