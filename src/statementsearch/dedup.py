@@ -42,6 +42,16 @@ How a fingerprint is made, and why:
    or when fewer than half of the shorter list are shared (`numbers_conflict`). This tolerates the usual
    differences between copies: a number in a dropped sentence or an added header, a number the other copy
    states later.
+8. An office's boilerplate is no evidence. Releases of one office (one issuer) share what its site puts on
+   every page (a press-room header, an "About Jackie" box) and its templates; scraped with little text of
+   their own, two of its statements are then as alike as re-issues. A shingle found in
+   `BOILERPLATE_RELEASES` or more of one office's releases is that office's boilerplate, counted over the
+   whole set of releases (so groups stay a function of the set), and each fingerprint also keeps an `own`
+   sketch: the bottom-k of its shingles that are not boilerplate. Two releases of one office are one
+   statement only when their own texts are `OWN_FLOOR` alike too; releases of two offices (joint
+   releases, wire copies) are judged as wholes. The price: a release with (almost) nothing of its own is
+   no one's duplicate within its office, and neither are the copies of a text the office posted
+   `BOILERPLATE_RELEASES` times or more (that text is then its boilerplate).
 """
 
 from __future__ import annotations
