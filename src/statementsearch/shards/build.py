@@ -15,8 +15,8 @@ An update runs in three steps, under the index's one writer lock (held by the cl
    fingerprints and groups are those of one index.
 3. **Write** (one task per shard): read the files again, write the shard's releases with their groups
    and fingerprints, delete removed files' releases, rewrite the shard's releases whose group or
-   fingerprint changed; one commit. Then
-   the client records the files in `SEEN_FILE` (and for a rebuild, names the new build in the manifest).
+   fingerprint changed; one commit. Then the client records the files in `SEEN_FILE` (and for a
+   rebuild, names the new build in the manifest).
 
 Each shard commits atomically; shards do not commit together. A reader sees each shard at its own last
 commit: between the shards' commits of an update, some shards show the new files and others not yet.
