@@ -129,7 +129,7 @@ def _fingerprints(records: list[Record]) -> tuple[Fingerprints, Boilerplate]:
     print(f"  too short to judge (no fingerprint): {sum(fp is None for fp in fps):,}")
     offices = sum(1 for found_boilerplate in table.values() if found_boilerplate)
     print(
-        f"  offices with boilerplate (shingles in >= {dedup.BOILERPLATE_RELEASES} of their releases): ",
+        f"  offices with boilerplate (shingles under >= {dedup.BOILERPLATE_RELEASES} of their headlines): ",
         end="",
     )
     print(f"{offices:,} of {len(table):,}, {sum(map(len, table.values())):,} shingles")

@@ -482,3 +482,18 @@ def test_an_offices_boilerplate_makes_no_duplicates_but_its_reposts_are(
     assert not dedup.is_duplicate(first, second, same_office=True)
     assert groups[alike[0]] != groups[alike[1]]
     assert groups[original + "-repost"] == groups[original] == original
+
+
+@pytest.mark.shared
+def test_a_statement_an_office_posts_many_times_under_one_headline_stays_one_group(
+    office_records: OfficeLoader,
+) -> None:
+    """Copies under one headline count once towards boilerplate: six posts of one release are one
+    statement, not six releases of nothing but the office's furniture."""
+    records = office_records(SHELBY)
+    original = next(r for r in records if r["id"] == SHELBY_OWN)
+    copies = [reposted(original, f"-copy{n}") for n in range(5)]
+    prints, groups = office_groups(records + copies)
+    assert {groups[copy["id"]] for copy in copies} == {SHELBY_OWN}
+    own = prints[SHELBY_OWN]
+    assert own is not None and own.own  # its text is its own, not the office's boilerplate

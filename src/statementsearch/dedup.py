@@ -44,14 +44,15 @@ How a fingerprint is made, and why:
    states later.
 8. An office's boilerplate is no evidence. Releases of one office (one issuer) share what its site puts on
    every page (a press-room header, an "About Jackie" box) and its templates; scraped with little text of
-   their own, two of its statements are then as alike as re-issues. A shingle found in
-   `BOILERPLATE_RELEASES` or more of one office's releases is that office's boilerplate, counted over the
-   whole set of releases (so groups stay a function of the set), and each fingerprint also keeps an `own`
-   sketch: the bottom-k of its shingles that are not boilerplate. Two releases of one office are one
-   statement only when their own texts are `OWN_FLOOR` alike too; releases of two offices (joint
-   releases, wire copies) are judged as wholes. The price: a release with (almost) nothing of its own is
-   no one's duplicate within its office, and neither are the copies of a text the office posted
-   `BOILERPLATE_RELEASES` times or more (that text is then its boilerplate).
+   their own, two of its statements are then as alike as re-issues. A shingle found in releases of
+   `BOILERPLATE_RELEASES` or more different headlines of one office is that office's boilerplate (copies
+   under one headline count once, so a statement the office re-posts many times is not its own
+   boilerplate), counted over the whole set of releases (so groups stay a function of the set), and each
+   fingerprint also keeps an `own` sketch: the bottom-k of its shingles that are not boilerplate. Two
+   releases of one office are one statement only when their own texts are `OWN_FLOOR` alike too; releases
+   of two offices (joint releases, wire copies) are judged as wholes. The price: a release with (almost)
+   nothing of its own is no one's duplicate within its office, and neither are copies of a text the
+   office posted under `BOILERPLATE_RELEASES` or more headlines (that text is then its boilerplate).
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ ANCHOR_BASE = 5
 NUMBER_COUNT = 16
 """Numbers kept per release: the first 16 of its text, in text order (step 7)."""
 BOILERPLATE_RELEASES = 4
-"""A shingle found in this many releases of one office is that office's boilerplate (step 8)."""
+"""A shingle found in releases of this many different headlines of one office is that office's
+boilerplate (step 8)."""
 OWN_FLOOR = 0.6
 """Two releases of one office alike as wholes are one statement only when their own texts are at least
 this alike too (step 8)."""
@@ -186,10 +188,12 @@ class Fingerprint:
 
 class Shingling(NamedTuple):
     """What a release's text gives its fingerprint, before its office's boilerplate is known: every
-    shingle hash, ascending and once each (~0.4 KB per release), and its telling numbers (step 7)."""
+    shingle hash, ascending and once each (~0.4 KB per release), its telling numbers (step 7), and its
+    headline's hash (copies under one headline count once towards boilerplate, step 8)."""
 
     hashes: array[int]
     numbers: tuple[int, ...]
+    headline: int = 0
 
 
 def _normalise(text: str) -> bytes:
@@ -264,14 +268,19 @@ def shingling(title: str, body: str, day: date | None = None) -> Shingling | Non
     found = _shingle_set(text)
     if found is None:
         return None
-    return Shingling(array("I", sorted(found)), _numbers(text, day.year if day else None))
+    numbers = _numbers(text, day.year if day else None)
+    return Shingling(array("I", sorted(found)), numbers, zlib.crc32(_normalise(title)))
 
 
 def boilerplate_of(shinglings: Sequence[Shingling]) -> frozenset[int]:
-    """The shingles found in BOILERPLATE_RELEASES or more of one office's releases (step 8)."""
-    if len(shinglings) < BOILERPLATE_RELEASES:
+    """The shingles found in releases of BOILERPLATE_RELEASES or more different headlines of one
+    office (step 8): the releases under one headline (an office's re-posts) count once."""
+    by_headline: defaultdict[int, set[int]] = defaultdict(set)
+    for found in shinglings:
+        by_headline[found.headline].update(found.hashes)
+    if len(by_headline) < BOILERPLATE_RELEASES:
         return NO_BOILERPLATE
-    counts = Counter(chain.from_iterable(found.hashes for found in shinglings))
+    counts = Counter(chain.from_iterable(by_headline.values()))
     return frozenset(value for value, count in counts.items() if count >= BOILERPLATE_RELEASES)
 
 
