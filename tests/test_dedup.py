@@ -19,7 +19,7 @@ import pytest
 from helpers import SEED, SPEIER, SPEIER_FULL, SPEIER_FURNITURE
 from render import CorpusLoader, OfficeLoader, reposted
 from statementsearch import dedup
-from statementsearch.dedup import Fingerprint, GroupEntry, assign_groups
+from statementsearch.dedup import DUPLICATE_THRESHOLD, Fingerprint, GroupEntry, assign_groups
 from statementsearch.models import Release
 from statementsearch.reader import read_file
 
@@ -497,3 +497,22 @@ def test_a_statement_an_office_posts_many_times_under_one_headline_stays_one_gro
     assert {groups[copy["id"]] for copy in copies} == {SHELBY_OWN}
     own = prints[SHELBY_OWN]
     assert own is not None and own.own  # its text is its own, not the office's boilerplate
+
+
+def exact(hashes: tuple[int, ...]) -> Fingerprint:
+    """A fingerprint of fewer hashes than a sketch holds: compared exactly, with no numbers."""
+    return Fingerprint(hashes, (), (), hashes)
+
+
+def test_similarity_at_the_threshold_is_one_statement() -> None:
+    """At or above 0.8: eight hashes shared of ten is exactly 0.8, which groups; a hair more does not."""
+    first, second = exact(tuple(range(1, 10))), exact((*range(1, 9), 10))
+    assert dedup.similarity(first, second) == 0.8 == DUPLICATE_THRESHOLD
+    assert dedup.is_duplicate(first, second)
+    assert not dedup.is_duplicate(first, second, threshold=0.81)
+
+
+@pytest.mark.parametrize("sketch", [(), (5, 3, 9), (3, 3, 9)], ids=["empty", "out-of-order", "repeated"])
+def test_a_stored_fingerprint_out_of_shape_is_refused(sketch: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match="damaged fingerprint"):
+        dedup.decode(dedup.encode(Fingerprint(sketch, (), (), sketch)))
