@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from helpers import REPO, SEED, Spawn, stop
-from render import CorpusLoader, corpus_lines, release_text, sample_records
+from render import (
+    CorpusLoader,
+    OfficeLoader,
+    corpus_lines,
+    records_of_office,
+    release_text,
+    sample_records,
+)
 from serving import Served, served, write_web_documents
 from statementsearch import StatementIndex
 from statementsearch.shards import ShardedIndex
@@ -37,17 +44,35 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def corpus_records(shared_dir: Path) -> CorpusLoader:
-    """`corpus_records(count, seed=0)`: that many real records, the same ones for the same arguments.
-
-    The corpora are unpacked once per session (about two seconds); each call only decodes its sample.
-    """
+def shared_lines(shared_dir: Path) -> list[bytes]:
+    """Every record line of the corpora, undecoded: unpacked once per session (about two seconds)."""
     lines = corpus_lines(shared_dir)
     if not lines:
         pytest.skip(f"../shared/ has no corpus records: nothing under {shared_dir / 'corpora'}")
+    return lines
+
+
+@pytest.fixture(scope="session")
+def corpus_records(shared_lines: list[bytes]) -> CorpusLoader:
+    """`corpus_records(count, seed=0)`: that many real records, the same ones for the same arguments
+    (each call only decodes its sample)."""
 
     def load(count: int, seed: int = 0) -> list[dict[str, Any]]:
-        return sample_records(lines, count, seed)
+        return sample_records(shared_lines, count, seed)
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def office_records(shared_lines: list[bytes]) -> OfficeLoader:
+    """`office_records(issuer)`: every corpus record of one office, in corpus order (skips the test when
+    the corpora hold none: another version of ../shared)."""
+
+    def load(issuer: str) -> list[dict[str, Any]]:
+        found = records_of_office(shared_lines, issuer)
+        if not found:
+            pytest.skip(f"../shared/ corpora hold no releases of {issuer!r}")
+        return found
 
     return load
 

@@ -23,6 +23,15 @@ DOD = f"{SEED_NAME}#1"
 CJTF = f"{SEED_NAME}#2"
 """The seed's second release: a CJTF-OIR statement on the Defeat Daesh mission (Jan. 5, 2020)."""
 
+SPEIER = "Jackie Speier (D-CA)"
+"""An office of congress-press whose site's "About Jackie" box is all that was scraped of 48 of its 74
+releases: their bodies are one text."""
+SPEIER_FURNITURE = ("cp-1f621ba8411efd8b", "cp-20d5b4d486a36c63")
+"""Two of those: "Statement: Congresswoman Speier on Vote to Avert the Fiscal Cliff" and "Advisory:
+Congresswoman Speier to Hold 2nd VA Fix-It Event". One body, two statements."""
+SPEIER_FULL = "cp-546fd8e7454da713"
+"""The Fix-It advisory with its text: a release of its own, which a re-post (`render.reposted`) joins."""
+
 STOP_SECONDS = 10.0
 Spawn = Callable[..., "subprocess.Popen[str]"]
 """The `spawn` fixture: `spawn(args, **popen_kwargs)` starts a process that the test's end stops."""

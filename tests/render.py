@@ -23,6 +23,8 @@ from statementsearch.models import Release
 
 CorpusLoader = Callable[..., list[dict[str, Any]]]
 """The `corpus_records` fixture: `(count, seed=0) -> records`."""
+OfficeLoader = Callable[[str], list[dict[str, Any]]]
+"""The `office_records` fixture: `(issuer) -> records`."""
 
 DATE_FORMS = ("ap", "ap_sep", "day_month", "iso", "long", "us_numeric", "weekday", "with_time")
 END_MARKS: tuple[str | None, ...] = (
@@ -250,6 +252,19 @@ def sample_records(lines: list[bytes], count: int, seed: int = 0) -> list[dict[s
     chosen = chosen[:count]
     rng.shuffle(chosen)
     return chosen
+
+
+def records_of_office(lines: list[bytes], issuer: str) -> list[dict[str, Any]]:
+    """Every record of one issuer, in corpus order (only lines that name it are decoded)."""
+    name = issuer.encode()
+    found = (json.loads(line) for line in lines if name in line)
+    return [record for record in found if record.get("issuer") == issuer]
+
+
+def reposted(record: dict[str, Any], suffix: str = "-repost") -> dict[str, Any]:
+    """The release posted again by its office, as sites do: the same text under a "FOR IMMEDIATE
+    RELEASE" header, with its own id."""
+    return {**record, "id": record["id"] + suffix, "body": "FOR IMMEDIATE RELEASE\n\n" + record["body"]}
 
 
 def load_corpus_records(shared: Path, count: int, seed: int = 0) -> list[dict[str, Any]]:

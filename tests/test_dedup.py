@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from helpers import SEED
-from render import CorpusLoader
+from helpers import SEED, SPEIER, SPEIER_FULL, SPEIER_FURNITURE
+from render import CorpusLoader, OfficeLoader, reposted
 from statementsearch import dedup
-from statementsearch.dedup import Fingerprint, GroupEntry, assign_groups
+from statementsearch.dedup import DUPLICATE_THRESHOLD, Fingerprint, GroupEntry, assign_groups
 from statementsearch.models import Release
 from statementsearch.reader import read_file
 
@@ -441,3 +441,78 @@ def test_rendered_reissues_of_real_releases_group(
         if not all(set(a.anchors) & set(b.anchors) for a, b in pairs):
             failed[how + ": anchors"] = (len(pairs), [])
     assert failed == {}
+
+
+# ------------------------------------------------------------------------------ an office's boilerplate
+
+SHELBY = "Sen. Richard Shelby (AL)"
+SHELBY_TEMPLATE = ("grimmer-Shelby-26Jun2007Shelby121", "grimmer-Shelby-26Jun2007Shelby123")
+"""Shelby Announces Funding for Wiregrass / for Birmingham Area Commerce Justice and Science Projects:
+the press room's header and one template, 0.80 alike as wholes (bench/duplicates.py)."""
+SHELBY_OWN = "grimmer-Shelby-04May2005Shelby143"
+"""SHELBY: WE MUST DO MORE TO COMBAT ALS, a release of its own."""
+
+
+def office_groups(records: list[dict[str, Any]]) -> tuple[dict[str, Fingerprint | None], dict[str, str]]:
+    """Fingerprints (with the boilerplate counted over `records`) and groups of a set of records."""
+    found = {r["id"]: (r["issuer"], dedup.shingling(r["title"], r["body"], record_day(r))) for r in records}
+    prints = dedup.fingerprints(found)
+    entries = (GroupEntry(r["id"], record_day(r), prints[r["id"]], r["issuer"]) for r in records)
+    return prints, assign_groups(entries)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("issuer", "alike", "original"),
+    [(SPEIER, SPEIER_FURNITURE, SPEIER_FULL), (SHELBY, SHELBY_TEMPLATE, SHELBY_OWN)],
+    ids=["speier-furniture", "shelby-template"],
+)
+def test_an_offices_boilerplate_makes_no_duplicates_but_its_reposts_are(
+    office_records: OfficeLoader, issuer: str, alike: tuple[str, str], original: str
+) -> None:
+    """Two releases of one office alike only by what its site puts on every page (or by one template)
+    are two statements, though as wholes they are as alike as re-issues; a release the office posts
+    again under a header is still one statement with it."""
+    records = office_records(issuer)
+    records.append(reposted(next(r for r in records if r["id"] == original)))
+    prints, groups = office_groups(records)
+    first, second = prints[alike[0]], prints[alike[1]]
+    assert first is not None and second is not None
+    assert dedup.is_duplicate(first, second)  # as releases of two offices would be
+    assert not dedup.is_duplicate(first, second, same_office=True)
+    assert groups[alike[0]] != groups[alike[1]]
+    assert groups[original + "-repost"] == groups[original] == original
+
+
+@pytest.mark.shared
+def test_a_statement_an_office_posts_many_times_under_one_headline_stays_one_group(
+    office_records: OfficeLoader,
+) -> None:
+    """Copies under one headline count once towards boilerplate: six posts of one release are one
+    statement, not six releases of nothing but the office's furniture."""
+    records = office_records(SHELBY)
+    original = next(r for r in records if r["id"] == SHELBY_OWN)
+    copies = [reposted(original, f"-copy{n}") for n in range(5)]
+    prints, groups = office_groups(records + copies)
+    assert {groups[copy["id"]] for copy in copies} == {SHELBY_OWN}
+    own = prints[SHELBY_OWN]
+    assert own is not None and own.own  # its text is its own, not the office's boilerplate
+
+
+def exact(hashes: tuple[int, ...]) -> Fingerprint:
+    """A fingerprint of fewer hashes than a sketch holds: compared exactly, with no numbers."""
+    return Fingerprint(hashes, (), (), hashes)
+
+
+def test_similarity_at_the_threshold_is_one_statement() -> None:
+    """At or above 0.8: eight hashes shared of ten is exactly 0.8, which groups; a hair more does not."""
+    first, second = exact(tuple(range(1, 10))), exact((*range(1, 9), 10))
+    assert dedup.similarity(first, second) == 0.8 == DUPLICATE_THRESHOLD
+    assert dedup.is_duplicate(first, second)
+    assert not dedup.is_duplicate(first, second, threshold=0.81)
+
+
+@pytest.mark.parametrize("sketch", [(), (5, 3, 9), (3, 3, 9)], ids=["empty", "out-of-order", "repeated"])
+def test_a_stored_fingerprint_out_of_shape_is_refused(sketch: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match="damaged fingerprint"):
+        dedup.decode(dedup.encode(Fingerprint(sketch, (), (), sketch)))

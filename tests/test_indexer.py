@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from helpers import SEED, Spawn
-from render import CorpusLoader, release_text
+from helpers import SEED, SPEIER, SPEIER_FULL, SPEIER_FURNITURE, Spawn
+from render import CorpusLoader, OfficeLoader, release_text, reposted
 from statementsearch import IndexLockedError, StatementIndex, indexer
-from statementsearch.dedup import GroupEntry, assign_groups, fingerprint
+from statementsearch.dedup import GroupEntry, assign_groups, fingerprints, shingling
 from statementsearch.indexer import LOCK_FILE, load_manifest, writer_lock
 from statementsearch.manifest import SEEN_FILE
 from statementsearch.models import FileFailure, FileReport
@@ -223,14 +223,14 @@ def test_a_file_whose_fingerprint_raises_is_reported_and_leaves_no_group_behind(
     dod = read_file(SEED).releases[0]
     earlier = release_text("REPOST: " + dod.title, "US Central Command", "Jan. 2, 2020", dod.body)
     (docs / "early.txt").write_text(earlier + release_text("Broken", "X", "2020-01-09", "Y."), "utf-8")
-    real = indexer.fingerprint
+    real = indexer.shingling
 
-    def fingerprint(title: str, body: str, day: Any = None) -> Any:
+    def failing(title: str, body: str, day: Any = None) -> Any:
         if title == "Broken":
             raise RuntimeError("injected")
         return real(title, body, day)
 
-    monkeypatch.setattr(indexer, "fingerprint", fingerprint)
+    monkeypatch.setattr(indexer, "shingling", failing)
     fresh = StatementIndex.create(tmp_path / "fresh")
     summary = fresh.update(docs)
     assert summary.failures == (FileFailure("early.txt", "could not be indexed (RuntimeError: injected)"),)
@@ -467,6 +467,17 @@ def grouped_records(corpus_records: CorpusLoader) -> list[dict[str, Any]]:
     return out
 
 
+def record_day(record: dict[str, Any]) -> date | None:
+    return date.fromisoformat(record["date"]) if record.get("date") else None
+
+
+def expected_groups(records: list[dict[str, Any]]) -> dict[str, str]:
+    """The groups `dedup` gives a set of records: what any build of them must store."""
+    found = {r["id"]: (r["issuer"], shingling(r["title"], r["body"], record_day(r))) for r in records}
+    prints = fingerprints(found)
+    return assign_groups(GroupEntry(r["id"], record_day(r), prints[r["id"]], r["issuer"]) for r in records)
+
+
 def write_jsonl_files(folder: Path, records: list[dict[str, Any]], count: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -477,20 +488,57 @@ def write_jsonl_files(folder: Path, records: list[dict[str, Any]], count: int) -
     return paths
 
 
+def stored_prints(ix: StatementIndex) -> dict[str, tuple[str, str]]:
+    """Release id -> (group, encoded fingerprint), read from the index's stored fields."""
+    with ix._ix.searcher() as searcher:
+        return {f["id"]: (f["group"], f.get("fingerprint", "")) for f in searcher.all_stored_fields()}
+
+
+@pytest.mark.shared
+def test_an_update_that_changes_an_offices_boilerplate_refreshes_its_releases(
+    tmp_path: Path, office_records: OfficeLoader
+) -> None:
+    """Three releases of an office have no boilerplate, so two alike only by its site's furniture are one
+    group. When the office's other releases arrive, that furniture becomes its boilerplate: the update
+    writes the three again with new fingerprints and groups, as a fresh build of all of them stores; and
+    when those others go, back again."""
+    records = office_records(SPEIER)
+    full = next(r for r in records if r["id"] == SPEIER_FULL)
+    first = [r for r in records if r["id"] in {*SPEIER_FURNITURE, SPEIER_FULL}]
+    rest = [r for r in records if r not in first] + [reposted(full)]
+    docs = tmp_path / "documents"
+    write_jsonl_files(docs / "early", first, 1)
+    ix = StatementIndex.create(tmp_path / "index")
+    ix.update(docs)
+    assert len({stored_groups(ix)[name] for name in SPEIER_FURNITURE}) == 1
+
+    late = write_jsonl_files(docs / "late", rest, 3)
+    summary = ix.update(docs)
+    assert summary.releases_written > len(rest)  # the early ones written again
+    groups = stored_groups(ix)
+    assert groups[SPEIER_FURNITURE[0]] != groups[SPEIER_FURNITURE[1]]
+    assert groups[SPEIER_FULL + "-repost"] == groups[SPEIER_FULL]
+    assert groups == expected_groups(first + rest)
+    fresh = StatementIndex.create(tmp_path / "fresh")
+    fresh.update(docs)
+    assert stored_prints(ix) == stored_prints(fresh)
+
+    for path in late:
+        path.unlink()
+    ix.update(docs)
+    again = StatementIndex.create(tmp_path / "again")
+    again.update(docs)
+    assert stored_prints(ix) == stored_prints(again)
+    assert len({stored_groups(ix)[name] for name in SPEIER_FURNITURE}) == 1
+
+
 @pytest.mark.shared
 def test_groups_are_the_same_whatever_the_build_order(
     tmp_path: Path, grouped_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     docs = tmp_path / "documents"
     files = write_jsonl_files(docs, grouped_records, 6)
-    expected = assign_groups(
-        GroupEntry(
-            r["id"],
-            date.fromisoformat(r["date"]) if r.get("date") else None,
-            fingerprint(r["title"], r["body"], date.fromisoformat(r["date"]) if r.get("date") else None),
-        )
-        for r in grouped_records
-    )
+    expected = expected_groups(grouped_records)
     sizes = Counter(expected.values())
     assert sum(1 for size in sizes.values() if size > 1) >= 25  # real groups to get right
     # A chain splits: a copy missing two ninths is no duplicate of the original, only of the middle copy.

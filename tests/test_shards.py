@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from helpers import SPEIER, SPEIER_FULL, SPEIER_FURNITURE
+from render import OfficeLoader, reposted
 from statementsearch import (
     IndexCorruptError,
     IndexMissingError,
@@ -315,6 +317,58 @@ def test_an_update_reads_only_changes_and_answers_as_one_index(copies: tuple[Pat
             sharded.search("levee grant amended").hits[0].duplicates
             == one.search("levee grant amended").hits[0].duplicates
         )
+
+
+def stored_prints(paths: list[Path]) -> dict[str, tuple[str, str]]:
+    """Release id -> (group, encoded fingerprint), read from the stored fields of every index at `paths`."""
+    found = {}
+    for path in paths:
+        with StatementIndex.open(path) as ix, ix._ix.searcher() as searcher:
+            stored = searcher.all_stored_fields()
+            found.update((f["id"], (f["group"], f.get("fingerprint", ""))) for f in stored)
+    return found
+
+
+@pytest.mark.shared
+def test_an_offices_boilerplate_is_counted_over_all_shards(
+    tmp_path: Path, office_records: OfficeLoader
+) -> None:
+    """Fingerprints depend on the boilerplate of the release's office, whose releases are in every shard:
+    updates that add and then remove most of an office's releases store the fingerprints and groups one
+    index stores, and keep apart two releases alike only by the office's site furniture."""
+    records = office_records(SPEIER)
+    full = next(r for r in records if r["id"] == SPEIER_FULL)
+    first = [r for r in records if r["id"] in {*SPEIER_FURNITURE, SPEIER_FULL}]
+    rest = [r for r in records if r not in first] + [reposted(full)]
+    docs = tmp_path / "documents"
+    write_records(docs / "early.jsonl", first)
+    with (
+        StatementIndex.open(tmp_path / "one", create=True) as one,
+        ShardedIndex.create(tmp_path / "sharded", shards=3) as sharded,
+    ):
+        paths = read_layout(sharded.path).shard_paths()
+        assert len({shard_of(r["id"], 3) for r in first}) > 1
+
+        def furniture_groups() -> int:
+            """Update both indexes; how many groups the furniture pair is in (the same in both)."""
+            one.update(docs)
+            sharded.update(docs)
+            expected = stored_prints([one.path])
+            assert stored_prints(paths) == expected
+            return len({expected[name][0] for name in SPEIER_FURNITURE})
+
+        assert furniture_groups() == 1  # three releases: no boilerplate yet
+        late = [write_records(docs / f"late-{n}.jsonl", rest[n::3]) for n in range(3)]
+        assert furniture_groups() == 2
+        for path in late:
+            path.unlink()
+        assert furniture_groups() == 1
+
+
+def write_records(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
 
 
 def test_a_rebuild_can_change_the_shard_count_and_replaces_the_old_shards(

@@ -42,6 +42,17 @@ How a fingerprint is made, and why:
    or when fewer than half of the shorter list are shared (`numbers_conflict`). This tolerates the usual
    differences between copies: a number in a dropped sentence or an added header, a number the other copy
    states later.
+8. An office's boilerplate is no evidence. Releases of one office (one issuer) share what its site puts on
+   every page (a press-room header, an "About Jackie" box) and its templates; scraped with little text of
+   their own, two of its statements are then as alike as re-issues. A shingle found in releases of
+   `BOILERPLATE_RELEASES` or more different headlines of one office is that office's boilerplate (copies
+   under one headline count once, so a statement the office re-posts many times is not its own
+   boilerplate), counted over the whole set of releases (so groups stay a function of the set), and each
+   fingerprint also keeps an `own` sketch: the bottom-k of its shingles that are not boilerplate. Two
+   releases of one office are one statement only when their own texts are `OWN_FLOOR` alike too; releases
+   of two offices (joint releases, wire copies) are judged as wholes. The price: a release with (almost)
+   nothing of its own is no one's duplicate within its office, and neither are copies of a text the
+   office posted under `BOILERPLATE_RELEASES` or more headlines (that text is then its boilerplate).
 """
 
 from __future__ import annotations
@@ -53,26 +64,35 @@ import struct
 import zlib
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import combinations
+from itertools import chain, combinations, filterfalse, islice
 from typing import NamedTuple
 
 __all__ = [
     "ANCHOR_BASE",
+    "BOILERPLATE_RELEASES",
     "DUPLICATE_THRESHOLD",
     "SKETCH_SIZE",
     "Fingerprint",
     "GroupEntry",
+    "Shingling",
     "assign_groups",
+    "boilerplate_by_office",
+    "boilerplate_of",
     "canonical_key",
     "decode",
     "encode",
     "fingerprint",
+    "fingerprint_of",
+    "fingerprints",
     "is_duplicate",
     "numbers_conflict",
+    "same_office",
     "shingles",
+    "shingling",
     "similarity",
 ]
 
@@ -103,6 +123,12 @@ ANCHOR_BASE = 5
 """Anchors are the pairs of this many smallest hashes: 10 per release (step 6)."""
 NUMBER_COUNT = 16
 """Numbers kept per release: the first 16 of its text, in text order (step 7)."""
+BOILERPLATE_RELEASES = 4
+"""A shingle found in releases of this many different headlines of one office is that office's
+boilerplate (step 8)."""
+OWN_FLOOR = 0.6
+"""Two releases of one office alike as wholes are one statement only when their own texts are at least
+this alike too (step 8)."""
 
 # Chosen with bench/duplicates.py on the corpora (85,399 releases): candidate pairs drawn in bands of 0.05
 # of estimated similarity (pairs whose numbers conflict left out, as they are never grouped) and read by
@@ -135,21 +161,39 @@ _MIN_NUMBER, _MAX_NUMBER = 3, 8
 number (which differs between two senators' copies of one joint release) rather than an amount."""
 _WINDOW = operator.itemgetter(slice(SHINGLE_CHARS))
 """A shingle from the text after a separator: its first SHINGLE_CHARS letters (a C-level slice)."""
-_FORMAT = "d2"
+_FORMAT = "d3"
 """Version tag of `encode`'s output: fingerprints made another way must not be compared with these
-("d1" sketched the opening 3,000 characters with longer shingles)."""
+("d1" sketched the opening 3,000 characters with longer shingles, "d2" had no sketch of the office's own
+text)."""
+_SAME = "="
+"""`encode`'s mark for an own sketch equal to the whole sketch (no boilerplate among its hashes)."""
+NO_BOILERPLATE: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What is kept of a release's text to recognise its near-duplicates (~430 characters encoded)."""
+    """What is kept of a release's text to recognise its near-duplicates (~430 characters encoded, ~780
+    when its office's boilerplate is among its hashes)."""
 
     sketch: tuple[int, ...]
     """The SKETCH_SIZE smallest CRC-32 hashes of the release's shingles, ascending (all when fewer)."""
     anchors: tuple[str, ...]
     """Each pair of the ANCHOR_BASE smallest hashes as 16 hex digits: terms under which to find candidates."""
-    numbers: tuple[int, ...] = ()
+    numbers: tuple[int, ...]
     """CRC-32 hashes of the first NUMBER_COUNT numbers of the text, in text order (step 7)."""
+    own: tuple[int, ...]
+    """The sketch of the shingles that are not its office's boilerplate (step 8): equal to `sketch` when
+    none of them is, empty when fewer than MIN_SHINGLES are left (nothing of its own to judge by)."""
+
+
+class Shingling(NamedTuple):
+    """What a release's text gives its fingerprint, before its office's boilerplate is known: every
+    shingle hash, ascending and once each (~0.4 KB per release), its telling numbers (step 7), and its
+    headline's hash (copies under one headline count once towards boilerplate, step 8)."""
+
+    hashes: array[int]
+    numbers: tuple[int, ...]
+    headline: int = 0
 
 
 def _normalise(text: str) -> bytes:
@@ -215,8 +259,8 @@ def _telling(number: bytes, year: int | None) -> bool:
     return abs(int(match.group("year") or match.group("iso")) - year) > DATE_YEARS
 
 
-def fingerprint(title: str, body: str, day: date | None = None) -> Fingerprint | None:
-    """The fingerprint of a release, or None when its text is too short to judge (see MIN_CHARS).
+def shingling(title: str, body: str, day: date | None = None) -> Shingling | None:
+    """A release's shingles and numbers, or None when its text is too short to judge (see MIN_CHARS).
 
     `day`, the release's date, tells its own dates from amounts that read like dates (`DATE_YEARS`).
     """
@@ -224,12 +268,67 @@ def fingerprint(title: str, body: str, day: date | None = None) -> Fingerprint |
     found = _shingle_set(text)
     if found is None:
         return None
-    return _make(tuple(sorted(found)[:SKETCH_SIZE]), _numbers(text, day.year if day else None))
+    numbers = _numbers(text, day.year if day else None)
+    return Shingling(array("I", sorted(found)), numbers, zlib.crc32(_normalise(title)))
 
 
-def _make(sketch: tuple[int, ...], numbers: tuple[int, ...]) -> Fingerprint:
+def boilerplate_of(shinglings: Sequence[Shingling]) -> frozenset[int]:
+    """The shingles found in releases of BOILERPLATE_RELEASES or more different headlines of one
+    office (step 8): the releases under one headline (an office's re-posts) count once."""
+    by_headline: defaultdict[int, set[int]] = defaultdict(set)
+    for found in shinglings:
+        by_headline[found.headline].update(found.hashes)
+    if len(by_headline) < BOILERPLATE_RELEASES:
+        return NO_BOILERPLATE
+    counts = Counter(chain.from_iterable(by_headline.values()))
+    return frozenset(value for value, count in counts.items() if count >= BOILERPLATE_RELEASES)
+
+
+def boilerplate_by_office(releases: Iterable[tuple[str, Shingling]]) -> dict[str, frozenset[int]]:
+    """Each office's boilerplate, from (office, shingling) of every one of its releases; releases of no
+    named office ("") have none, as nothing says which of them share a site."""
+    by_office: defaultdict[str, list[Shingling]] = defaultdict(list)
+    for office, found in releases:
+        if office:
+            by_office[office].append(found)
+    return {office: boilerplate_of(found) for office, found in by_office.items()}
+
+
+def fingerprints(found: Mapping[str, tuple[str, Shingling | None]]) -> dict[str, Fingerprint | None]:
+    """The fingerprint of every release of a set, from id -> (office, shingling): each with the
+    boilerplate of its office, counted over the set (None for a release too short to judge)."""
+    table = boilerplate_by_office((office, text) for office, text in found.values() if text is not None)
+    return {
+        release_id: fingerprint_of(text, table.get(office, NO_BOILERPLATE)) if text is not None else None
+        for release_id, (office, text) in found.items()
+    }
+
+
+def fingerprint(
+    title: str, body: str, day: date | None = None, boilerplate: frozenset[int] = NO_BOILERPLATE
+) -> Fingerprint | None:
+    """The fingerprint of a release, or None when its text is too short to judge (see MIN_CHARS).
+
+    `boilerplate` is its office's (`boilerplate_of` the releases of that office); without it, the
+    release is judged as if its office had no other release.
+    """
+    found = shingling(title, body, day)
+    return None if found is None else fingerprint_of(found, boilerplate)
+
+
+def fingerprint_of(found: Shingling, boilerplate: frozenset[int] = NO_BOILERPLATE) -> Fingerprint:
+    """The fingerprint of a release's shingling, given its office's boilerplate (step 8)."""
+    sketch = tuple(found.hashes[:SKETCH_SIZE])
+    if not boilerplate or boilerplate.isdisjoint(found.hashes):
+        return _make(sketch, found.numbers, sketch)
+    own = tuple(islice(filterfalse(boilerplate.__contains__, found.hashes), SKETCH_SIZE))
+    return _make(sketch, found.numbers, own if len(own) >= MIN_SHINGLES else ())
+
+
+def _make(sketch: tuple[int, ...], numbers: tuple[int, ...], own: tuple[int, ...]) -> Fingerprint:
     """The fingerprint of a sketch: its anchors follow from its smallest hashes, so they are not stored."""
-    return Fingerprint(sketch, tuple(f"{a:08x}{b:08x}" for a, b in _anchor_pairs(sketch)), numbers)
+    anchors = tuple(f"{a:08x}{b:08x}" for a, b in _anchor_pairs(sketch))
+    return Fingerprint(sketch, anchors, numbers, sketch if own == sketch else own)
 
 
 def _anchor_pairs(sketch: Sequence[int]) -> Iterable[tuple[int, int]]:
@@ -237,15 +336,17 @@ def _anchor_pairs(sketch: Sequence[int]) -> Iterable[tuple[int, int]]:
     return combinations(sketch[:ANCHOR_BASE], 2)
 
 
-def similarity(a: Fingerprint, b: Fingerprint) -> float:
-    """Estimated Jaccard similarity of the two releases' shingle sets, from 0.0 to 1.0.
+def similarity(a: Fingerprint, b: Fingerprint, *, same_office: bool = False) -> float:
+    """Estimated Jaccard similarity of the two releases' shingle sets, from 0.0 to 1.0; for two releases
+    of one office, of the shingles that are not that office's boilerplate (0.0 when either has none).
 
     Bottom-k estimate: below the smaller of the two sketches' largest hashes, both sketches hold every
     shingle hash of their release, so the Jaccard similarity there (a random sample of the union of at
     least SKETCH_SIZE shingles) estimates the whole. A sketch with fewer hashes holds all of them, and
     two such sketches give the exact value.
     """
-    return _similarity(a.sketch, frozenset(a.sketch), b.sketch)
+    first, second = (a.own, b.own) if same_office else (a.sketch, b.sketch)
+    return _similarity(first, frozenset(first), second)
 
 
 def _similarity(first: Sequence[int], first_set: frozenset[int], second: Sequence[int]) -> float:
@@ -276,25 +377,82 @@ def _conflict(first: Sequence[int], second: Sequence[int]) -> bool:
     return 2 * shared < min(len(first), len(second))
 
 
-def is_duplicate(a: Fingerprint, b: Fingerprint, threshold: float = DUPLICATE_THRESHOLD) -> bool:
-    """True when the releases are one statement: similar enough, and their numbers do not conflict."""
-    return not numbers_conflict(a, b) and similarity(a, b) >= threshold
+def is_duplicate(
+    a: Fingerprint, b: Fingerprint, threshold: float = DUPLICATE_THRESHOLD, *, same_office: bool = False
+) -> bool:
+    """True when the releases are one statement: their numbers do not conflict, and they are similar
+    enough; two releases of one office by their own text too (step 8)."""
+    return _duplicates(_Probe.of(a), _Filed.of(b), threshold, same_office)
+
+
+class _Probe(NamedTuple):
+    """A fingerprint compared with many others: its sketches also as sets."""
+
+    fp: Fingerprint
+    sketch: frozenset[int]
+    own: frozenset[int]
+
+    @classmethod
+    def of(cls, fp: Fingerprint) -> _Probe:
+        return cls(fp, frozenset(fp.sketch), frozenset(fp.own))
+
+
+class _Filed(NamedTuple):
+    """What a comparison needs of the other fingerprint: ~0.5 KB, hashes in arrays of uint32 (`assign_groups`
+    keeps one per original)."""
+
+    sketch: Sequence[int]
+    own: Sequence[int]
+    numbers: Sequence[int]
+
+    @classmethod
+    def of(cls, fp: Fingerprint) -> _Filed:
+        return cls(fp.sketch, fp.own, fp.numbers)
+
+    @classmethod
+    def compact(cls, fp: Fingerprint) -> _Filed:
+        sketch = array("I", fp.sketch)
+        own = sketch if fp.own == fp.sketch else array("I", fp.own)
+        return cls(sketch, own, array("I", fp.numbers))
+
+
+def _duplicates(mine: _Probe, other: _Filed, threshold: float, same_office: bool) -> bool:
+    """`is_duplicate`, the one rule `assign_groups` applies too."""
+    fp = mine.fp
+    if _conflict(fp.numbers, other.numbers):
+        return False
+    whole = _similarity(fp.sketch, mine.sketch, other.sketch)
+    if not same_office:
+        return whole >= threshold
+    # One office: alike as wholes, and their own texts alike too (0.0 when either has none).
+    return whole >= threshold and _similarity(fp.own, mine.own, other.own) >= OWN_FLOOR
 
 
 def encode(fp: Fingerprint) -> str:
-    """A compact ASCII form to store in the index (~430 characters): tag, then base64 of the hashes."""
-    sketch = base64.b64encode(_pack(fp.sketch)).decode("ascii")
-    return f"{_FORMAT}{sketch}.{base64.b64encode(_pack(fp.numbers)).decode('ascii')}"
+    """A compact ASCII form to store in the index: tag, then base64 of the sketch, the numbers and the own
+    sketch (`=` when it is the sketch), separated by dots (~430 characters, ~780 with an own sketch)."""
+    own = _SAME if fp.own == fp.sketch else _text(fp.own)
+    return f"{_FORMAT}{_text(fp.sketch)}.{_text(fp.numbers)}.{own}"
+
+
+def _text(values: Sequence[int]) -> str:
+    return base64.b64encode(_pack(values)).decode("ascii")
 
 
 def decode(text: str) -> Fingerprint:
     """The fingerprint `encode` stored; ValueError for any other text (another version, damage)."""
-    if not text.startswith(_FORMAT) or text.count(".") != 1:
+    if not text.startswith(_FORMAT) or text.count(".") != 2:
         raise ValueError(f"not a fingerprint of format {_FORMAT!r}: {text[:12]!r}")
-    sketch, numbers = (_unpack(part) for part in text[len(_FORMAT) :].split("."))
-    if not sketch or list(sketch) != sorted(set(sketch)):
+    sketch_text, numbers_text, own_text = text[len(_FORMAT) :].split(".")
+    sketch, numbers = _unpack(sketch_text), _unpack(numbers_text)
+    own = sketch if own_text == _SAME else _unpack(own_text)
+    if not sketch or not _ascending(sketch) or not _ascending(own):
         raise ValueError("damaged fingerprint: its sketch is empty or out of order")
-    return _make(sketch, numbers)
+    return _make(sketch, numbers, own)
+
+
+def _ascending(values: Sequence[int]) -> bool:
+    return all(map(operator.lt, values, values[1:]))
 
 
 def _pack(values: Sequence[int]) -> bytes:
@@ -317,11 +475,18 @@ def _unpack(text: str) -> tuple[int, ...]:
 
 
 class GroupEntry(NamedTuple):
-    """A release as `assign_groups` needs it: its id, its date and its fingerprint (None: too short)."""
+    """A release as `assign_groups` needs it: its id, its date, its fingerprint (None: too short) and its
+    office (its issuer; "" for none), whose boilerplate its fingerprint's own sketch leaves out."""
 
     release_id: str
     day: date | None
     fingerprint: Fingerprint | None
+    office: str = ""
+
+
+def same_office(a: GroupEntry, b: GroupEntry) -> bool:
+    """Whether two releases are of one named office, and so are compared by their own text (step 8)."""
+    return bool(a.office) and a.office == b.office
 
 
 def canonical_key(release_id: str, day: date | None) -> tuple[bool, str, str]:
@@ -334,53 +499,53 @@ class _Original(NamedTuple):
 
     rank: int
     release_id: str
-    sketch: array[int]
-    numbers: array[int]
+    office: str
+    filed: _Filed
 
 
 def assign_groups(entries: Iterable[GroupEntry], threshold: float = DUPLICATE_THRESHOLD) -> dict[str, str]:
     """The group id of every release: a function of the set of releases alone, not of their order.
 
     Releases are taken in `canonical_key` order. A release joins the group of the earliest *original*
-    (a release that joined no group before it) that shares an anchor with it and `is_duplicate` accepts;
-    otherwise it is an original, and its group id is its own id. So every member of a group is a
-    near-duplicate of the group's original, which is its earliest release and names it: a chain A~B~C
-    where C is no duplicate of A gives the groups {A, B} and {C}, whichever is read first.
+    (a release that joined no group before it) that shares an anchor with it and `is_duplicate` accepts
+    (comparing own sketches when both are of one office); otherwise it is an original, and its group id
+    is its own id. So every member of a group is a near-duplicate of the group's original, which is its
+    earliest release and names it: a chain A~B~C where C is no duplicate of A gives the groups {A, B}
+    and {C}, whichever is read first.
 
     The same entries give the same result in any order, in one process or gathered from many (a
     sharded build runs this once over all releases before routing them). An incremental update runs it
     over every release connected to what changed by duplicate links (see `indexer`): the groups of the
     others cannot change. Memory: about 0.5 KB per release, as the hashes are kept in arrays.
     """
-    ordered = sorted(
-        (canonical_key(entry.release_id, entry.day), entry.release_id, entry.fingerprint) for entry in entries
-    )
+    ordered = sorted(entries, key=lambda entry: canonical_key(entry.release_id, entry.day))
     table: dict[tuple[int, int], list[_Original]] = {}
     groups: dict[str, str] = {}
-    for rank, (_key, release_id, fp) in enumerate(ordered):
+    for rank, entry in enumerate(ordered):
+        fp = entry.fingerprint
         if fp is None:
-            groups[release_id] = release_id
+            groups[entry.release_id] = entry.release_id
             continue
-        original = _earliest_original(fp, table, threshold)
+        original = _earliest_original(entry.office, fp, table, threshold)
         if original is not None:
-            groups[release_id] = original.release_id
+            groups[entry.release_id] = original.release_id
             continue
-        groups[release_id] = release_id
-        filed = _Original(rank, release_id, array("I", fp.sketch), array("I", fp.numbers))
+        groups[entry.release_id] = entry.release_id
+        filed = _Original(rank, entry.release_id, entry.office, _Filed.compact(fp))
         for pair in _anchor_pairs(fp.sketch):
             table.setdefault(pair, []).append(filed)
     return groups
 
 
 def _earliest_original(
-    fp: Fingerprint, table: dict[tuple[int, int], list[_Original]], threshold: float
+    office: str, fp: Fingerprint, table: dict[tuple[int, int], list[_Original]], threshold: float
 ) -> _Original | None:
     """The earliest original filed under one of `fp`'s anchors that it duplicates, if any.
 
     Each anchor's list is in canonical order, so a list is read only up to the best found so far.
     """
     best: _Original | None = None
-    mine = frozenset(fp.sketch)
+    mine = _Probe.of(fp)
     compared: set[int] = set()
     for pair in _anchor_pairs(fp.sketch):
         for original in table.get(pair, ()):
@@ -389,9 +554,7 @@ def _earliest_original(
             if original.rank in compared:
                 continue
             compared.add(original.rank)
-            if _conflict(fp.numbers, original.numbers):
-                continue
-            if _similarity(fp.sketch, mine, original.sketch) >= threshold:
+            if _duplicates(mine, original.filed, threshold, bool(office) and office == original.office):
                 best = original
                 break
     return best

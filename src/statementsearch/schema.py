@@ -22,8 +22,9 @@ from .analysis import EnglishAnalyzer, words
 # 4: a sortable `id` column (stable tie-breaks); 5: another stop list. 6: `file_state` holds path and hash
 # only (size and mtime moved to a cache beside the index, so a touched file is not rewritten); names that
 # are not UTF-8 or hold control characters are escaped in ids. 7: issuer words left out of `text`, and
-# another title boost.
-SCHEMA_VERSION = 7
+# another title boost. 8: near-duplicate fingerprints of format "d3", with a sketch of the text that is
+# not the office's boilerplate (see `dedup`).
+SCHEMA_VERSION = 8
 
 # Bare query words are looked up in one field, `text`, that holds a release's title, issuer, date words
 # and body, each occurrence weighted by its section's boost: a term's weight in a release is the sum of
@@ -173,7 +174,7 @@ def build_schema() -> fields.Schema:
         body=fields.STORED(),
         # Near-duplicate group: the id of its original, the group's earliest release (dedup.assign_groups).
         group=fields.ID(stored=True, sortable=True),
-        # Near-duplicate fingerprint (see `dedup`): anchors find candidates, the stored sketch compares them.
+        # Near-duplicate fingerprint (see `dedup`): anchors find candidates, the stored sketches compare them.
         anchors=fields.KEYWORD(),
         fingerprint=fields.STORED(),
     )

@@ -8,12 +8,15 @@ An update runs in three steps, under the index's one writer lock (held by the cl
    it with the same content hash, and a file some shard holds that the record does not vouch for is
    read again. So whatever a killed update committed in some shards and not in others, the next one
    writes the file again in all of them (a shard that had it replaces it: the writes are idempotent).
-2. **First pass** (one task per shard): read every file to write, fingerprint the releases routed to
-   the shard. The client then decides every near-duplicate group over all of them and over all shards'
-   indexed releases (`indexer._Grouper`, through `ShardSet`), so groups span shards as in one index.
-3. **Write** (one task per shard): read the files again, write the shard's releases with their groups,
-   delete removed files' releases, rewrite the shard's releases whose group changed; one commit. Then
-   the client records the files in `SEEN_FILE` (and for a rebuild, names the new build in the manifest).
+2. **First pass** (one task per shard): read every file to write, shingle the releases routed to the
+   shard (`indexer.Pending`). The client then decides every fingerprint (each needs its office's
+   boilerplate, counted over the office's releases in all shards) and every near-duplicate group over
+   all of them and over all shards' indexed releases (`indexer._Grouper`, through `ShardSet`), so
+   fingerprints and groups are those of one index.
+3. **Write** (one task per shard): read the files again, write the shard's releases with their groups
+   and fingerprints, delete removed files' releases, rewrite the shard's releases whose group or
+   fingerprint changed; one commit. Then the client records the files in `SEEN_FILE` (and for a
+   rebuild, names the new build in the manifest).
 
 Each shard commits atomically; shards do not commit together. A reader sees each shard at its own last
 commit: between the shards' commits of an update, some shards show the new files and others not yet.
@@ -25,7 +28,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,14 +35,16 @@ from ..errors import IndexCorruptError, StatementSearchError
 from ..index import StatementIndex
 from ..indexer import (
     AssignedGroups,
+    Decided,
+    Pending,
     Progress,
     UpdatePlan,
     WriteOutcome,
     _Grouper,
-    fingerprint_file,
     finish_update,
     plan_update,
     shard_settings,
+    shingle_file,
     write_plan,
     writer_lock,
 )
@@ -117,9 +121,9 @@ def _held(layout: Layout, record: SeenFiles) -> dict[str, FileState]:
 
 @dataclass
 class FirstPass:
-    """What one shard's first pass found: its releases' fingerprints, each file's hash, the failures."""
+    """What one shard's first pass found: its releases' readings, each file's hash, the failures."""
 
-    entries: dict[str, tuple[date | None, str]] = field(default_factory=dict)
+    entries: dict[str, Pending] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
     failures: dict[str, SeenFailure] = field(default_factory=dict)
     routed: set[str] = field(default_factory=set)
@@ -131,6 +135,11 @@ def routed(shard: int, shards: int) -> Callable[[Release], bool]:
     return lambda release: shard_of(release.id, shards) == shard
 
 
+def owned(shard: int, shards: int) -> Callable[[str], bool]:
+    """Whether the release of an id belongs to this shard."""
+    return lambda release_id: shard_of(release_id, shards) == shard
+
+
 def first_pass(
     documents: str, to_write: list[tuple[Path, str, os.stat_result]], shard: int, shards: int
 ) -> FirstPass:
@@ -138,7 +147,7 @@ def first_pass(
     found = FirstPass()
     keep = routed(shard, shards)
     for path, rel, st in to_write:
-        result = fingerprint_file(path, Path(documents), rel, st, keep)
+        result = shingle_file(path, Path(documents), rel, st, keep)
         if isinstance(result, SeenFailure):
             found.failures[rel] = result
         else:
@@ -159,9 +168,9 @@ class ShardWrite:
     shards: int
     documents: str
     plan: UpdatePlan
-    groups: dict[str, str]
+    decided: Decided
+    """The groups and fingerprints of this shard's releases."""
     hashes: dict[str, str]
-    regrouped: dict[str, str]
     routed: set[str]
 
 
@@ -187,7 +196,7 @@ def write_shard(work: ShardWrite) -> WriteOutcome:
             )
 
             def groups(whoosh_ix: object) -> _Grouper:
-                return AssignedGroups(whoosh_ix, work.groups, work.hashes, work.regrouped)
+                return AssignedGroups(whoosh_ix, work.decided, work.hashes)
 
             settings = shard_settings(routed(work.shard, work.shards), groups)
             return write_plan(ix, Path(work.documents), plan, held, settings)
@@ -210,7 +219,7 @@ def _write(
         passes[shard] = found
     failures, hashes = _agreed(passes)
     entries = {rid: entry for found in passes for rid, entry in found.entries.items()}
-    groups, regrouped = _groups(target, entries, hashes, failures, plan, manifest, rebuild)
+    decided = _decided(target, entries, hashes, failures, plan, manifest, rebuild)
     writable = replace(plan, to_write=[item for item in plan.to_write if item[1] not in failures])
     works = [
         ShardWrite(
@@ -220,9 +229,8 @@ def _write(
             n,
             str(documents),
             writable,
-            {rid: g for rid, g in groups.items() if shard_of(rid, n) == s},
+            decided.only(owned(s, n)),
             hashes,
-            {rid: g for rid, g in regrouped.items() if shard_of(rid, n) == s},
             passes[s].routed,
         )
         for s in range(n)
@@ -250,17 +258,17 @@ def _agreed(passes: list[FirstPass]) -> tuple[dict[str, SeenFailure], dict[str, 
     return failures, {rel: next(iter(h)) for rel, h in seen.items() if rel not in failures}
 
 
-def _groups(
+def _decided(
     target: Layout,
-    entries: dict[str, tuple[date | None, str]],
+    entries: dict[str, Pending],
     hashes: dict[str, str],
     failures: dict[str, SeenFailure],
     plan: UpdatePlan,
     manifest: dict[str, FileState],
     rebuild: bool,
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Every new release's group that is not itself, and the indexed releases whose group changes (by
-    id), decided over all shards."""
+) -> Decided:
+    """The fingerprints and groups of the new releases, and the indexed releases whose group or
+    fingerprint changes, decided over all shards."""
     shard_set = None if rebuild else ShardSet(target)
     grouper = _Grouper(shard_set, set())
     try:
@@ -269,11 +277,7 @@ def _groups(
         read = set(hashes) - set(failures)
         grouper.replaced = (read & set(manifest)) | set(plan.removed)
         grouper.resolve()
-        groups = {rid: group for rid, group in grouper.groups.items() if group != rid}
-        regrouped = {
-            grouper.searcher.stored_fields(docnum)["id"]: group for docnum, group in grouper.regrouped
-        }
-        return groups, regrouped
+        return grouper.decided()
     finally:
         grouper.close()
         if shard_set is not None:
