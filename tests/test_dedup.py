@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import zlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -516,3 +517,74 @@ def test_similarity_at_the_threshold_is_one_statement() -> None:
 def test_a_stored_fingerprint_out_of_shape_is_refused(sketch: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="damaged fingerprint"):
         dedup.decode(dedup.encode(Fingerprint(sketch, (), (), sketch)))
+
+
+# ----------------------------------------------------------------- the method's numbers, written out
+
+SPEC_TEXT = (
+    "The committee thanked the officers of the harbor for their work over the winter, and the mayor said "
+    "there would be another meeting in the spring to review the budget for the northern pier and its "
+    "lighthouse, which three other towns share."
+)
+
+
+def test_shingles_are_24_letters_from_the_start_and_after_each_th_or_er() -> None:
+    """Step 4, written out independently: letters and digits lowercased, "er" read as "th", and a
+    shingle of 24 letters from the start and after each separator."""
+    normalised = re.sub(rb"[^a-z0-9]", b"", SPEC_TEXT.lower().encode())
+    pieces = normalised.replace(b"er", b"th").split(b"th")
+    expected = {zlib.crc32((before + after)[:24]) for before, after in itertools.pairwise(pieces)}
+    assert len(expected) > 20 and dedup.shingles("", SPEC_TEXT) == expected
+
+
+def pieces_text(prefix: int, letters: str, size: int) -> str:
+    """A text whose shingles are known: `prefix` z's, then "th" + `size` of each letter."""
+    return "z" * prefix + "".join("th" + letter * size for letter in letters)
+
+
+@pytest.mark.parametrize(
+    ("text", "judged"),
+    [
+        (pieces_text(40, "abcd", 40), False),  # 4 shingles: too little evidence
+        (pieces_text(40, "abcdf", 40), True),  # 5
+        (pieces_text(15, "abcdf", 27), True),  # 5 shingles in exactly 160 letters
+        (pieces_text(14, "abcdf", 27), False),  # 159 letters: too short to judge
+    ],
+    ids=["4-shingles", "5-shingles", "160-letters", "159-letters"],
+)
+def test_five_shingles_in_160_letters_are_enough_to_judge(text: str, judged: bool) -> None:
+    assert (dedup.shingles("", text) is not None) is judged
+    assert (dedup.fingerprint("", text) is not None) is judged
+
+
+def amounts(amount: str) -> str:
+    return f"{SPEC_TEXT} The county will receive {amount} dollars for the new fire station. "
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "conflict"),
+    [
+        ("125", "375", True),
+        ("12", "34", False),
+        ("12345678", "87654321", True),
+        ("123456789", "987654321", False),
+    ],
+    ids=["3-digits-tell", "2-digits-do-not", "8-digits-tell", "9-digits-are-phone-numbers"],
+)
+def test_numbers_of_3_to_8_digits_tell_two_statements_apart(first: str, second: str, conflict: bool) -> None:
+    a, b = fp_of("Grant", amounts(first)), fp_of("Grant", amounts(second))
+    assert dedup.numbers_conflict(a, b) is conflict
+
+
+def test_a_release_dates_in_its_own_year_do_not_tell_it_from_its_reissue() -> None:
+    """ "September 21, 2007" in a release of 2007 is a date (212007), not an amount: a re-issue dated
+    three days later, saying so, is the same statement; the same digits in a release of 2003 are an amount."""
+    text = amounts("ten thousand") + "Issued {}."
+    day = date(2007, 9, 21)
+    a = dedup.fingerprint("Grant", text.format("September 21, 2007"), day)
+    b = dedup.fingerprint("Grant", text.format("September 24, 2007"), day)
+    assert a is not None and b is not None and not dedup.numbers_conflict(a, b)
+    early = date(2003, 1, 1)
+    c = dedup.fingerprint("Grant", text.format("September 21, 2007"), early)
+    d = dedup.fingerprint("Grant", text.format("September 24, 2007"), early)
+    assert c is not None and d is not None and dedup.numbers_conflict(c, d)
