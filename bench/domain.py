@@ -363,7 +363,8 @@ def judging_sheet(
     needs: Sequence[Need], pool: Rankings, records: Mapping[str, Mapping[str, Any]], body_chars: int
 ) -> Iterable[str]:
     """Lines to read for judging: each need's description, then each release, blind, with its line to add."""
-    yield f"# Add one line per release to {JUDGMENTS_FILE}: need_id<TAB>release_id<TAB>grade"
+    default = JUDGMENTS_FILE.relative_to(HERE.parent)  # no checkout path: the sheet names no system
+    yield f"# Add one line per release to {default} (or --judgments): need_id<TAB>release_id<TAB>grade"
     yield "# grade: 2 relevant, 1 partly relevant, 0 not relevant (against the need's description)"
     for need in needs:
         if need.id not in pool:

@@ -281,3 +281,63 @@ def group_records(records: list[dict[str, Any]], rng: random.Random) -> list[lis
         groups.append(records[start : start + size])
         start += size
     return groups
+
+
+OFFICE = "Rep. Ada Whitmore (D-OR)"
+FURNITURE = (
+    "About Ada. Congresswoman Ada Whitmore represents the Fourth District of Oregon, which stretches from "
+    "the "
+    "southern coast to the Cascade foothills. She serves on the Committee on Transportation and "
+    "Infrastructure and on the Committee on Veterans' Affairs, where she works for better roads, safer "
+    "bridges, rural broadband and the care that veterans have earned. Before her election she was a "
+    "teacher, a county commissioner and the mother of three. Her offices in Eugene, Roseburg and Coos Bay "
+    "are open every weekday; constituents who need help with a federal agency, a passport or a benefit "
+    "claim are welcome to call or write, and the staff will answer within three business days."
+)
+"""What an office's site puts on every page: scraped alone, it is the whole body of some releases."""
+OWN_TEXT = (
+    "Congresswoman Ada Whitmore today announced that the Department of Transportation has approved the "
+    "rebuilding of the Coquille River bridge, closed since the winter storms. The work will begin in "
+    "the spring and reopen the crossing for the school buses, the fishing fleet and the freight that "
+    "the southern coast depends on. Whitmore thanked the county engineers and the tribal council, who "
+    "documented the damage within a week of the flood, and said the federal share will cover most of "
+    "the cost. Local contractors will be preferred, and the detour through Myrtle Point ends in autumn."
+)
+
+
+def furniture_office() -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[str, str], str]:
+    """A made-up office as congress-press scraped some (Rep. Speier's 48 pages of her "About" box):
+    (first, rest, furniture pair, full). `first` holds two releases whose bodies are the site's
+    furniture alone (two statements under one text) and a release with text of its own; `rest` six
+    more furniture-only releases under other headlines and a re-post of the full one."""
+
+    def release(rid: str, title: str, body: str, day: str) -> dict[str, Any]:
+        return {"id": rid, "title": title, "issuer": OFFICE, "date": day, "body": body}
+
+    pair = ("wh-fiscal-cliff", "wh-veterans-advisory")
+    full = release(
+        "wh-coquille-bridge",
+        "Whitmore Announces Coquille River Bridge Rebuilding",
+        OWN_TEXT + " " + FURNITURE,
+        "2013-02-04",
+    )
+    first = [
+        release(
+            pair[0], "Statement: Whitmore on the Vote to Avert the Fiscal Cliff", FURNITURE, "2013-01-01"
+        ),
+        release(pair[1], "Advisory: Whitmore to Hold a Veterans Fix-It Event", FURNITURE, "2013-01-09"),
+        full,
+    ]
+    topics = [
+        "Farm Bill",
+        "Wildfire Season",
+        "Rural Broadband",
+        "Coast Guard Station",
+        "Student Loans",
+        "Flood Maps",
+    ]
+    rest = [
+        release(f"wh-{n}", f"Whitmore on the {topic}", FURNITURE, f"2013-03-{n + 10}")
+        for n, topic in enumerate(topics)
+    ]
+    return first, [*rest, reposted(full)], pair, full["id"]

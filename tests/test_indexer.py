@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from helpers import SEED, SPEIER, SPEIER_FULL, SPEIER_FURNITURE, Spawn
-from render import CorpusLoader, OfficeLoader, release_text, reposted
+from helpers import SEED, Spawn
+from render import CorpusLoader, furniture_office, release_text
 from statementsearch import IndexLockedError, StatementIndex, indexer
 from statementsearch.dedup import GroupEntry, assign_groups, fingerprints, shingling
 from statementsearch.indexer import LOCK_FILE, load_manifest, writer_lock
@@ -494,30 +494,26 @@ def stored_prints(ix: StatementIndex) -> dict[str, tuple[str, str]]:
         return {f["id"]: (f["group"], f.get("fingerprint", "")) for f in searcher.all_stored_fields()}
 
 
-@pytest.mark.shared
 def test_an_update_that_changes_an_offices_boilerplate_refreshes_its_releases(
-    tmp_path: Path, office_records: OfficeLoader
+    tmp_path: Path,
 ) -> None:
     """Three releases of an office have no boilerplate, so two alike only by its site's furniture are one
     group. When the office's other releases arrive, that furniture becomes its boilerplate: the update
     writes the three again with new fingerprints and groups, as a fresh build of all of them stores; and
     when those others go, back again."""
-    records = office_records(SPEIER)
-    full = next(r for r in records if r["id"] == SPEIER_FULL)
-    first = [r for r in records if r["id"] in {*SPEIER_FURNITURE, SPEIER_FULL}]
-    rest = [r for r in records if r not in first] + [reposted(full)]
+    first, rest, furniture, full = furniture_office()
     docs = tmp_path / "documents"
     write_jsonl_files(docs / "early", first, 1)
     ix = StatementIndex.create(tmp_path / "index")
     ix.update(docs)
-    assert len({stored_groups(ix)[name] for name in SPEIER_FURNITURE}) == 1
+    assert len({stored_groups(ix)[name] for name in furniture}) == 1
 
     late = write_jsonl_files(docs / "late", rest, 3)
     summary = ix.update(docs)
     assert summary.releases_written > len(rest)  # the early ones written again
     groups = stored_groups(ix)
-    assert groups[SPEIER_FURNITURE[0]] != groups[SPEIER_FURNITURE[1]]
-    assert groups[SPEIER_FULL + "-repost"] == groups[SPEIER_FULL]
+    assert groups[furniture[0]] != groups[furniture[1]]
+    assert groups[full + "-repost"] == groups[full]
     assert groups == expected_groups(first + rest)
     fresh = StatementIndex.create(tmp_path / "fresh")
     fresh.update(docs)
@@ -529,7 +525,7 @@ def test_an_update_that_changes_an_offices_boilerplate_refreshes_its_releases(
     again = StatementIndex.create(tmp_path / "again")
     again.update(docs)
     assert stored_prints(ix) == stored_prints(again)
-    assert len({stored_groups(ix)[name] for name in SPEIER_FURNITURE}) == 1
+    assert len({stored_groups(ix)[name] for name in furniture}) == 1
 
 
 @pytest.mark.shared

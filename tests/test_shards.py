@@ -24,8 +24,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from helpers import SPEIER, SPEIER_FULL, SPEIER_FURNITURE
-from render import OfficeLoader, reposted
+from render import furniture_office
 from statementsearch import (
     IndexCorruptError,
     IndexMissingError,
@@ -329,17 +328,13 @@ def stored_prints(paths: list[Path]) -> dict[str, tuple[str, str]]:
     return found
 
 
-@pytest.mark.shared
 def test_an_offices_boilerplate_is_counted_over_all_shards(
-    tmp_path: Path, office_records: OfficeLoader
+    tmp_path: Path,
 ) -> None:
     """Fingerprints depend on the boilerplate of the release's office, whose releases are in every shard:
     updates that add and then remove most of an office's releases store the fingerprints and groups one
     index stores, and keep apart two releases alike only by the office's site furniture."""
-    records = office_records(SPEIER)
-    full = next(r for r in records if r["id"] == SPEIER_FULL)
-    first = [r for r in records if r["id"] in {*SPEIER_FURNITURE, SPEIER_FULL}]
-    rest = [r for r in records if r not in first] + [reposted(full)]
+    first, rest, furniture, _full = furniture_office()
     docs = tmp_path / "documents"
     write_records(docs / "early.jsonl", first)
     with (
@@ -355,7 +350,7 @@ def test_an_offices_boilerplate_is_counted_over_all_shards(
             sharded.update(docs)
             expected = stored_prints([one.path])
             assert stored_prints(paths) == expected
-            return len({expected[name][0] for name in SPEIER_FURNITURE})
+            return len({expected[name][0] for name in furniture})
 
         assert furniture_groups() == 1  # three releases: no boilerplate yet
         late = [write_records(docs / f"late-{n}.jsonl", rest[n::3]) for n in range(3)]
