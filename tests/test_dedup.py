@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import zlib
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -334,8 +335,7 @@ def check_strangers(records: Records, first: str, second: str) -> None:
     assert not dedup.is_duplicate(c, d)
 
 
-@pytest.mark.shared
-def test_real_pairs_on_both_sides_of_the_threshold(corpus_pairs: Records) -> None:
+def real_pairs_on_both_sides_of_the_threshold(corpus_pairs: Records) -> None:
     """Re-issues (some just above the threshold) are duplicates; statements just below it, template
     siblings and strangers are not. One test over every pair (so that a clone without ../shared skips
     one test, not twenty), naming each pair that fails."""
@@ -426,8 +426,7 @@ def rendered_reissues(corpus_records: CorpusLoader) -> dict[str, list[tuple[Fing
     return found
 
 
-@pytest.mark.shared
-def test_rendered_reissues_of_real_releases_group(
+def rendered_reissues_of_real_releases_group(
     rendered_reissues: dict[str, list[tuple[Fingerprint, Fingerprint]]],
 ) -> None:
     """Each way of re-issuing (one test over all of them, naming each that fails)."""
@@ -462,8 +461,7 @@ def office_groups(records: list[dict[str, Any]]) -> tuple[dict[str, Fingerprint 
     return prints, assign_groups(entries)
 
 
-@pytest.mark.shared
-def test_an_offices_boilerplate_makes_no_duplicates_but_its_reposts_are(office_records: OfficeLoader) -> None:
+def an_offices_boilerplate_makes_no_duplicates_but_its_reposts_are(office_records: OfficeLoader) -> None:
     """Two releases of one office alike only by what its site puts on every page (Speier's "About
     Jackie" box) or by one template (Shelby's press room) are two statements, though as wholes they are
     as alike as re-issues; a release the office posts again under a header is still one statement with
@@ -590,3 +588,25 @@ def test_a_release_dates_in_its_own_year_do_not_tell_it_from_its_reissue() -> No
     c = dedup.fingerprint("Grant", text.format("September 21, 2007"), early)
     d = dedup.fingerprint("Grant", text.format("September 24, 2007"), early)
     assert c is not None and d is not None and dedup.numbers_conflict(c, d)
+
+
+@pytest.mark.shared
+def test_real_releases_are_grouped_as_one_statement_or_kept_apart(
+    corpus_pairs: Records,
+    rendered_reissues: dict[str, list[tuple[Fingerprint, Fingerprint]]],
+    office_records: OfficeLoader,
+) -> None:
+    """The checks on real corpus releases, in one test so that a clone without ../shared skips one test:
+    pairs read by eye on both sides of the threshold, rendered re-issues, two offices' boilerplate."""
+    checks: list[tuple[Callable[..., None], object]] = [
+        (real_pairs_on_both_sides_of_the_threshold, corpus_pairs),
+        (rendered_reissues_of_real_releases_group, rendered_reissues),
+        (an_offices_boilerplate_makes_no_duplicates_but_its_reposts_are, office_records),
+    ]
+    failed = []
+    for check, data in checks:
+        try:
+            check(data)
+        except AssertionError as exc:
+            failed.append(f"{check.__name__}: {exc}")
+    assert failed == []

@@ -166,8 +166,7 @@ def test_parse_accuracy_over_rendered_synthetic_files(tmp_path: Path) -> None:
     assert [item for items in wrong for item in items] == []
 
 
-@pytest.mark.shared
-def test_rendered_corpus_files_read_back(corpus_records: CorpusLoader, tmp_path: Path) -> None:
+def rendered_corpus_files_read_back(corpus_records: CorpusLoader, tmp_path: Path) -> None:
     """Real releases, with their mess: exactly along each axis, and at least 99.5% of them with every
     field right when all axes vary at random."""
     failed = {}
@@ -190,8 +189,7 @@ def test_rendered_corpus_files_read_back(corpus_records: CorpusLoader, tmp_path:
     assert accuracy >= 0.995
 
 
-@pytest.mark.shared
-def test_shared_json_lines_files_read_whole(shared_dir: Path) -> None:
+def shared_json_lines_files_read_whole(shared_dir: Path) -> None:
     """A corpus (the big two, 85k releases and ~10 s, are covered by samples and the bench) and the IR
     collections, whose records have extra keys and some neither title nor body."""
     for name in ("isaf-pr",):
@@ -209,6 +207,14 @@ def test_shared_json_lines_files_read_whole(shared_dir: Path) -> None:
         assert all(w.endswith("record has neither title nor body, skipped") for w in report.warnings)
     time_doc = read_file(shared_dir / "ir" / "time" / "docs.jsonl").releases[0]
     assert time_doc.id == "1" and time_doc.title == "" and time_doc.body.startswith("THE ALLIES AFTER NASSAU")
+
+
+@pytest.mark.shared
+def test_real_files_read_back(corpus_records: CorpusLoader, shared_dir: Path, tmp_path: Path) -> None:
+    """The shared files as they are, and corpus releases rendered in the text format: one test, so that
+    a clone without ../shared skips one."""
+    shared_json_lines_files_read_whole(shared_dir)
+    rendered_corpus_files_read_back(corpus_records, tmp_path)
 
 
 # --- the text format, case by case ------------------------------------------------------------------------
