@@ -497,3 +497,36 @@ def test_ties_past_the_first_posting_block_still_rank_by_the_stable_key(tmp_path
                 assert [h.id for h in page] == [h.id for h in every[offset : offset + limit]], (query, limit)
     finally:
         ix.close()
+
+
+def test_a_filled_list_ranks_a_partial_match_that_outscores_the_matches(tmp_path: Path) -> None:
+    """A short release saying two of three words many times outscores long releases holding all three
+    once: a filled list must place it by its score, whether or not the matches alone fill the page
+    (the bound that lets a list skip partial matches must not be too low)."""
+    filler = " ".join(FILLER * 3)
+    records = [
+        release(
+            f"full-{n:02d}", f"Notice {n}", "Office A", "2019-05-10", f"{filler} harbor dredging permit {n}."
+        )
+        for n in range(20)
+    ]
+    records.append(
+        release(
+            "partial",
+            "Harbor dredging",
+            "Office B",
+            "2019-05-11",
+            "Harbor dredging. " * 8 + "The harbor dredging.",
+        )
+    )
+    others = [release(f"other-{n:02d}", f"Other {n}", "Office C", "2019-05-12", filler) for n in range(40)]
+    ix = build(tmp_path, records + others, files=1)
+    try:
+        query = "harbor dredging permit"
+        every = ix.search(query, fill=True, collapse=False, limit=ALL).hits
+        assert every[0].id == "partial" and every[0].missing == ("permit",)
+        for limit in (1, 5, 10):
+            page = ix.search(query, fill=True, collapse=False, limit=limit).hits
+            assert [h.id for h in page] == [h.id for h in every[:limit]], limit
+    finally:
+        ix.close()
