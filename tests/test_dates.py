@@ -148,3 +148,16 @@ def test_a_date_of_200_characters_is_read_and_a_longer_text_is_not_a_date() -> N
     text = "January" + " " * 185 + "31, 2020"
     assert len(text) == 200 and parse_release_date(text) == date(2020, 1, 31)
     assert parse_release_date("January " + text[7:]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("1800-01-01", date(1800, 1, 1)),
+        ("1799-12-31", None),
+        ("2200-12-31", date(2200, 12, 31)),
+        ("2201-01-01", None),
+    ],
+)
+def test_issued_dates_from_1800_through_2200_are_dates(text: str, day: date | None) -> None:
+    assert parse_release_date(text) == day

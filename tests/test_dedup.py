@@ -610,3 +610,36 @@ def test_real_releases_are_grouped_as_one_statement_or_kept_apart(
         except AssertionError as exc:
             failed.append(f"{check.__name__}: {exc}")
     assert failed == []
+
+
+def test_the_first_16_numbers_are_kept() -> None:
+    amounts = " ".join(f"The county receives {100 + n} dollars for its {n}th station." for n in range(20))
+    fp = dedup.fingerprint("Grants", amounts)
+    assert fp is not None and len(fp.numbers) == 16
+    assert fp.numbers == tuple(zlib.crc32(str(100 + n).encode()) for n in range(16))
+
+
+def test_punctuation_brackets_case_and_accents_do_not_change_the_shingles() -> None:
+    """Only ASCII letters and digits count, lowercased: "[", "]", quotes, dashes, accented letters and
+    layout are dropped before shingling."""
+    marks = "[]{}()'\"-.,;:!?@#\n\t’—é"
+    noisy = "".join(c + marks[i % len(marks)] * (i % 5 == 0) for i, c in enumerate(SPEC_TEXT.upper()))
+    assert noisy != SPEC_TEXT and dedup.shingles("", noisy) == dedup.shingles("", SPEC_TEXT)
+
+
+def test_an_offices_boilerplate_is_text_under_4_of_its_headlines() -> None:
+    """The furniture of the made-up office: under 3 headlines it is still evidence (the two furniture-only
+    releases are one group); under 4 it is the office's boilerplate (they are two)."""
+    first, rest, furniture, _full = furniture_office()
+    _prints, three = office_groups(first)  # the pair and the full release: 3 headlines hold the furniture
+    _prints, four = office_groups([*first, rest[0]])
+    assert three[furniture[0]] == three[furniture[1]]
+    assert four[furniture[0]] != four[furniture[1]]
+
+
+def test_full_sketches_are_compared_below_the_smaller_largest_hash() -> None:
+    """Bottom-k: two sketches of 64 hashes, 1..64 and 33..96, are compared below 64, where the second
+    holds 33..64: half of the union there is shared (0.5, not the 32 of 96 of the sketches as sets)."""
+    first, second = tuple(range(1, 65)), tuple(range(33, 97))
+    assert len(first) == len(second) == dedup.SKETCH_SIZE == 64
+    assert dedup.similarity(Fingerprint(first, (), (), first), Fingerprint(second, (), (), second)) == 0.5

@@ -16,7 +16,7 @@ import pytest
 
 from helpers import CJTF, DOD, hit_ids
 from statementsearch import DateError, QueryError, StatementIndex
-from statementsearch.query import MAX_EXPANDED_POSTINGS, Reading, min_words_for, parse_query
+from statementsearch.query import MAX_EXPANDED_POSTINGS, Reading, highlight_terms, min_words_for, parse_query
 
 
 def test_phrase_matches_only_as_a_phrase(seed_ix: StatementIndex) -> None:
@@ -295,3 +295,23 @@ def test_a_reading_cannot_be_changed_once_made(lexicon_ix: Any) -> None:
     reading = read(lexicon_ix, "senate session")
     with pytest.raises(dataclasses.FrozenInstanceError):
         reading.min_words = 0  # type: ignore[misc]
+
+
+def test_how_a_query_was_read_is_said_in_words(lexicon_ix: Any) -> None:
+    assert read(lexicon_ix, "senate").description == "the word: senate"
+    assert read(lexicon_ix, "senate session").description == "all of: senate, session"
+    long = read(lexicon_ix, "senate session settlement seven sever")
+    assert long.description == "at least 4 of 5 words: senate, session, settlement, seven, sever"
+
+
+def test_a_query_of_256_parts_is_read_and_one_more_refused(lexicon_ix: Any) -> None:
+    """The bound on a query's parts, as a number: 256."""
+    words = [f"x{n:03d}" for n in range(257)]
+    assert len(read(lexicon_ix, " ".join(words[:256])).words) == 256
+    with pytest.raises(QueryError, match=r"too many parts \(more than 256\)"):
+        read(lexicon_ix, " ".join(words))
+
+
+def test_a_phrase_s_words_are_marked_in_snippets(lexicon_ix: Any) -> None:
+    assert {"senat", "session"} <= highlight_terms(read(lexicon_ix, '"senate sessions" budget'))
+    assert "sewag" not in highlight_terms(read(lexicon_ix, "senate -sewage"))

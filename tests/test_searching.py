@@ -462,6 +462,8 @@ def test_issuers_by_words_and_several_at_once(ix: Any) -> None:
     assert ix.search("bridge", issuer="Office D").hits == ()
     assert [(c.issuer, c.count) for c in ix.issuers()] == [("Office A", 20), ("Office B", 3), ("Office C", 3)]
     assert [c.issuer for c in ix.issuers("c")] == ["Office C"]
+    # Every word of the name, in another order: still that issuer.
+    assert {h.issuer for h in ix.search("bridge", issuer="B office", collapse=False).hits} == {"Office B"}
 
 
 def test_a_phrase_is_offered_when_the_words_stand_together_in_most_top_hits(tmp_path: Path) -> None:
