@@ -39,6 +39,9 @@ from whoosh.lang.porter import stem
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from relevance import COLLECTIONS, REFERENCE, default_shared, read_qrels
 from statementsearch import StatementIndex, schema
+from statementsearch.analysis import (
+    LUCENE_STOP_WORDS,
+)  # the reference's 33 words, as Lucene's English analyzer
 from statementsearch.errors import QueryError
 from statementsearch.ranking import Ranker
 from statementsearch.scoring import Params, Weighting
@@ -51,43 +54,6 @@ DEPTH = 1000
 TITLE_BOOSTS = (1.0, 2.0, 3.0)
 K1S = (1.2, 1.5, 2.0)
 BS = (0.4, 0.6, 0.75)
-LUCENE_STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "such",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "will",
-        "with",
-    ]
-)
 Config = tuple[float, float, float]
 """(title boost, K1, B)."""
 
