@@ -515,7 +515,7 @@ class StatementIndex:
             stored = lease.searcher.document(id=release_id)
         if stored is None:
             raise ReleaseNotFoundError(f"no release with id {release_id!r}")
-        from .indexer import release_from_stored
+        from .schema import release_from_stored
 
         return release_from_stored(stored)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from whoosh import fields, query
 
 from .analysis import EnglishAnalyzer, words
+from .models import Release
 
 # Bumped whenever fields or analysis change in a way an old index cannot serve; an index with another
 # version is refused with a clear message, and `index --rebuild` recreates it.
@@ -201,3 +203,56 @@ def date_words(day: date | None) -> str:
 
 def to_datetime(day: date | None) -> datetime | None:
     return datetime(day.year, day.month, day.day) if day else None
+
+
+# ------------------------------------------------------------------------------ a release as a document
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """A release's near-duplicate group and what finds it again: anchors and the encoded fingerprint."""
+
+    group: str
+    anchors: tuple[str, ...] = ()
+    fingerprint: str = ""
+
+
+def release_document(release: Release, file_state: str, group: Grouping | None = None) -> dict[str, Any]:
+    """The Whoosh document of one release."""
+    doc: dict[str, Any] = {
+        "id": release.id,
+        "path": release.path,
+        "position": release.position,
+        "content_hash": release.content_hash,
+        "file_state": file_state,
+        "text": text_sections(release.title, release.issuer, release.date, release.body),
+        "title": release.title,
+        "issuer": release.issuer,
+        "body": release.body,
+        "group": group.group if group else release.id,
+    }
+    if group is not None and group.anchors:
+        doc["anchors"] = " ".join(group.anchors)
+        doc["fingerprint"] = group.fingerprint
+    if release.issuer:
+        doc["issuer_key"] = release.issuer
+    if release.date is not None:
+        doc["date"] = to_datetime(release.date)
+    else:
+        doc["dateless"] = "1"
+    return doc
+
+
+def release_from_stored(stored: dict[str, Any]) -> Release:
+    """The release whose stored fields these are (everything `release_document` needs to write it again)."""
+    day = stored.get("date")
+    return Release(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        issuer=stored.get("issuer", ""),
+        date=day.date() if isinstance(day, datetime) else None,
+        body=stored.get("body", ""),
+        path=stored.get("path", ""),
+        position=int(stored.get("position", 0)),
+        content_hash=stored.get("content_hash", ""),
+    )

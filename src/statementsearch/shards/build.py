@@ -9,9 +9,9 @@ An update runs in three steps, under the index's one writer lock (held by the cl
    read again. So whatever a killed update committed in some shards and not in others, the next one
    writes the file again in all of them (a shard that had it replaces it: the writes are idempotent).
 2. **First pass** (one task per shard): read every file to write, shingle the releases routed to the
-   shard (`indexer.Pending`). The client then decides every fingerprint (each needs its office's
+   shard (`grouping.Pending`). The client then decides every fingerprint (each needs its office's
    boilerplate, counted over the office's releases in all shards) and every near-duplicate group over
-   all of them and over all shards' indexed releases (`indexer._Grouper`, through `ShardSet`), so
+   all of them and over all shards' indexed releases (`grouping.Grouper`, through `ShardSet`), so
    fingerprints and groups are those of one index.
 3. **Write** (one task per shard): read the files again, write the shard's releases with their groups
    and fingerprints, delete removed files' releases, rewrite the shard's releases whose group or
@@ -32,15 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import IndexCorruptError, StatementSearchError
+from ..grouping import AssignedGroups, Decided, Grouper, Pending
 from ..index import StatementIndex
 from ..indexer import (
-    AssignedGroups,
-    Decided,
-    Pending,
     Progress,
     UpdatePlan,
     WriteOutcome,
-    _Grouper,
     finish_update,
     plan_update,
     shard_settings,
@@ -195,7 +192,7 @@ def write_shard(work: ShardWrite) -> WriteOutcome:
                 removed=[rel for rel in work.plan.removed if rel in held],
             )
 
-            def groups(whoosh_ix: object) -> _Grouper:
+            def groups(whoosh_ix: object) -> Grouper:
                 return AssignedGroups(whoosh_ix, work.decided, work.hashes)
 
             settings = shard_settings(routed(work.shard, work.shards), groups)
@@ -270,7 +267,7 @@ def _decided(
     """The fingerprints and groups of the new releases, and the indexed releases whose group or
     fingerprint changes, decided over all shards."""
     shard_set = None if rebuild else ShardSet(target)
-    grouper = _Grouper(shard_set, set())
+    grouper = Grouper(shard_set, set())
     try:
         grouper.new = entries
         grouper.file_hashes = hashes

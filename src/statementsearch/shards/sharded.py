@@ -399,7 +399,7 @@ class ShardedIndex:
 
     def show(self, release_id: str) -> Release:
         """The whole release with this id (from its shard)."""
-        from ..indexer import release_from_stored
+        from ..schema import release_from_stored
 
         return release_from_stored(self._planned(lambda state: state.lookup(release_id)))
 
