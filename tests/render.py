@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from statementsearch import dedup
 from statementsearch.models import Release
 
 CorpusLoader = Callable[..., list[dict[str, Any]]]
@@ -341,3 +342,16 @@ def furniture_office() -> tuple[list[dict[str, Any]], list[dict[str, Any]], tupl
         for n, topic in enumerate(topics)
     ]
     return first, [*rest, reposted(full)], pair, full["id"]
+
+
+def record_day(record: dict[str, Any]) -> date | None:
+    return date.fromisoformat(record["date"]) if record.get("date") else None
+
+
+def grouped(records: list[dict[str, Any]]) -> tuple[dict[str, dedup.Fingerprint | None], dict[str, str]]:
+    """The fingerprints (each office's boilerplate counted over `records`) and near-duplicate groups
+    `dedup` gives a set of records: what any build of them must store."""
+    found = {r["id"]: (r["issuer"], dedup.shingling(r["title"], r["body"], record_day(r))) for r in records}
+    prints = dedup.fingerprints(found)
+    entries = (dedup.GroupEntry(r["id"], record_day(r), prints[r["id"]], r["issuer"]) for r in records)
+    return prints, dedup.assign_groups(entries)

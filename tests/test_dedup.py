@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from helpers import SEED, SPEIER, SPEIER_FULL, SPEIER_FURNITURE
-from render import CorpusLoader, OfficeLoader, furniture_office, reposted
+from render import CorpusLoader, OfficeLoader, furniture_office, grouped, record_day, reposted
 from statementsearch import dedup
 from statementsearch.dedup import DUPLICATE_THRESHOLD, Fingerprint, GroupEntry, assign_groups
 from statementsearch.models import Release
@@ -288,10 +288,6 @@ def corpus_pairs(shared_dir: Path) -> Records:
     return found
 
 
-def record_day(record: dict[str, Any]) -> date | None:
-    return date.fromisoformat(record["date"]) if record.get("date") else None
-
-
 def corpus_fp(record: dict[str, Any]) -> Fingerprint:
     fp = dedup.fingerprint(record["title"], record["body"], record_day(record))
     assert fp is not None
@@ -453,14 +449,6 @@ SHELBY_OWN = "grimmer-Shelby-04May2005Shelby143"
 """SHELBY: WE MUST DO MORE TO COMBAT ALS, a release of its own."""
 
 
-def office_groups(records: list[dict[str, Any]]) -> tuple[dict[str, Fingerprint | None], dict[str, str]]:
-    """Fingerprints (with the boilerplate counted over `records`) and groups of a set of records."""
-    found = {r["id"]: (r["issuer"], dedup.shingling(r["title"], r["body"], record_day(r))) for r in records}
-    prints = dedup.fingerprints(found)
-    entries = (GroupEntry(r["id"], record_day(r), prints[r["id"]], r["issuer"]) for r in records)
-    return prints, assign_groups(entries)
-
-
 def an_offices_boilerplate_makes_no_duplicates_but_its_reposts_are(office_records: OfficeLoader) -> None:
     """Two releases of one office alike only by what its site puts on every page (Speier's "About
     Jackie" box) or by one template (Shelby's press room) are two statements, though as wholes they are
@@ -473,7 +461,7 @@ def an_offices_boilerplate_makes_no_duplicates_but_its_reposts_are(office_record
     ):
         records = office_records(issuer)
         records.append(reposted(next(r for r in records if r["id"] == original)))
-        prints, groups = office_groups(records)
+        prints, groups = grouped(records)
         first, second = prints[alike[0]], prints[alike[1]]
         assert first is not None and second is not None
         checks = {
@@ -493,7 +481,7 @@ def test_a_statement_an_office_posts_many_times_under_one_headline_stays_one_gro
     first, rest, furniture, full = furniture_office()
     original = next(r for r in first if r["id"] == full)
     copies = [reposted(original, f"-copy{n}") for n in range(5)]
-    prints, groups = office_groups(first + rest + copies)
+    prints, groups = grouped(first + rest + copies)
     assert {groups[copy["id"]] for copy in copies} == {full}
     own = prints[full]
     assert own is not None and own.own  # its text is its own, not the office's boilerplate
@@ -631,8 +619,8 @@ def test_an_offices_boilerplate_is_text_under_4_of_its_headlines() -> None:
     """The furniture of the made-up office: under 3 headlines it is still evidence (the two furniture-only
     releases are one group); under 4 it is the office's boilerplate (they are two)."""
     first, rest, furniture, _full = furniture_office()
-    _prints, three = office_groups(first)  # the pair and the full release: 3 headlines hold the furniture
-    _prints, four = office_groups([*first, rest[0]])
+    _prints, three = grouped(first)  # the pair and the full release: 3 headlines hold the furniture
+    _prints, four = grouped([*first, rest[0]])
     assert three[furniture[0]] == three[furniture[1]]
     assert four[furniture[0]] != four[furniture[1]]
 

@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from render import CorpusLoader, furniture_office
+from render import CorpusLoader, furniture_office, grouped
 from statementsearch import StatementIndex, indexer
-from statementsearch.dedup import GroupEntry, assign_groups, fingerprints, shingling
 
 # ------------------------------------------------------------------ near-duplicate groups, any build order
 
@@ -57,17 +56,6 @@ def grouped_records(corpus_records: CorpusLoader) -> list[dict[str, Any]]:
     return out
 
 
-def record_day(record: dict[str, Any]) -> date | None:
-    return date.fromisoformat(record["date"]) if record.get("date") else None
-
-
-def expected_groups(records: list[dict[str, Any]]) -> dict[str, str]:
-    """The groups `dedup` gives a set of records: what any build of them must store."""
-    found = {r["id"]: (r["issuer"], shingling(r["title"], r["body"], record_day(r))) for r in records}
-    prints = fingerprints(found)
-    return assign_groups(GroupEntry(r["id"], record_day(r), prints[r["id"]], r["issuer"]) for r in records)
-
-
 def write_jsonl_files(folder: Path, records: list[dict[str, Any]], count: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -104,7 +92,7 @@ def test_an_update_that_changes_an_offices_boilerplate_refreshes_its_releases(
     groups = stored_groups(ix)
     assert groups[furniture[0]] != groups[furniture[1]]
     assert groups[full + "-repost"] == groups[full]
-    assert groups == expected_groups(first + rest)
+    assert groups == grouped(first + rest)[1]
     fresh = StatementIndex.create(tmp_path / "fresh")
     fresh.update(docs)
     assert stored_prints(ix) == stored_prints(fresh)
@@ -124,7 +112,7 @@ def test_groups_are_the_same_whatever_the_build_order(
 ) -> None:
     docs = tmp_path / "documents"
     files = write_jsonl_files(docs, grouped_records, 6)
-    expected = expected_groups(grouped_records)
+    expected = grouped(grouped_records)[1]
     sizes = Counter(expected.values())
     assert sum(1 for size in sizes.values() if size > 1) >= 25  # real groups to get right
     # A chain splits: a copy missing two ninths is no duplicate of the original, only of the middle copy.
