@@ -73,3 +73,21 @@ def reissue_of_dod(issuer: str, issued: str) -> str:
     """The seed's DoD release re-issued: a new header line, another issuer and date, same text."""
     dod = read_file(SEED).releases[0]
     return release_text("REPOST: " + dod.title, issuer, issued, "Re-posted statement.\n\n" + dod.body)
+
+
+def vanishing_once(monkeypatch: Any, nth: int) -> list[str]:
+    """Make the `nth` file the Whoosh storage opens from now on raise FileNotFoundError once, as when a
+    commit by another process deletes the generation being opened at that instant; the names opened."""
+    from whoosh.filedb.filestore import FileStorage
+
+    opened: list[str] = []
+    real_open = FileStorage.open_file
+
+    def open_file(self: FileStorage, name: str, *args: object, **kwargs: object) -> object:
+        opened.append(name)
+        if len(opened) == nth:
+            raise FileNotFoundError(2, "No such file or directory", name)
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(FileStorage, "open_file", open_file)
+    return opened

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import CJTF, DOD, SEED, hit_ids
+from helpers import CJTF, DOD, SEED, hit_ids, vanishing_once
 from render import release_text
 from statementsearch import (
     IndexCorruptError,
@@ -262,3 +262,27 @@ def test_similar_limit_and_collapse(mixed: tuple[StatementIndex, Path]) -> None:
     assert [h.id for h in ix.similar(DOD, limit=1, collapse=False).hits] == [everything.hits[0].id]
     with pytest.raises(QueryError):
         ix.similar(DOD, limit=0)
+
+
+# ---------------------------------------------------------------------------------------------- races
+
+
+def test_a_file_vanishing_under_open_or_first_search_is_retried(
+    tmp_path: Path, seed_docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whichever file of the index a concurrent commit deletes while it is being opened (its table of
+    contents, read more than once, or a segment's files), opening and the first search retry and give
+    the same answer, never a FileNotFoundError."""
+    index = tmp_path / "index"
+    with StatementIndex.create(index) as ix:
+        ix.update(seed_docs)
+    with monkeypatch.context() as patch:
+        opened = vanishing_once(patch, nth=0)
+        with StatementIndex.open(index) as ix:
+            expected = hit_ids(ix, "soleimani")
+    assert any(name.endswith(".toc") for name in opened) and len(opened) >= 3
+    for nth in range(1, len(opened) + 1):
+        with monkeypatch.context() as patch:
+            vanishing_once(patch, nth)
+            with StatementIndex.open(index) as ix:
+                assert hit_ids(ix, "soleimani") == expected, f"file {nth} vanished"

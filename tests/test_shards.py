@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from helpers import vanishing_once
 from render import furniture_office
 from statementsearch import (
     IndexCorruptError,
@@ -544,3 +545,24 @@ def generations(paths: list[Path]) -> list[int]:
         with StatementIndex.open(path) as shard:
             found.append(shard._ix.latest_generation())
     return found
+
+
+def test_a_file_vanishing_under_open_or_first_search_is_retried(
+    copies: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for one index (test_index): whichever shard file a concurrent commit deletes while a sharded
+    index is opened and first searched, the answer is the same, never a FileNotFoundError."""
+    docs, _one, path = copies
+    with ShardedIndex.create(path, shards=2) as sharded:
+        sharded.update(docs)
+    with monkeypatch.context() as patch:
+        opened = vanishing_once(patch, nth=0)
+        with ShardedIndex.open(path) as sharded:
+            expected = [hit.id for hit in sharded.search("grant veterans").hits]
+    assert sum(name.endswith(".toc") for name in opened) >= 2 and expected
+    for nth in range(1, len(opened) + 1):
+        with monkeypatch.context() as patch:
+            vanishing_once(patch, nth)
+            with ShardedIndex.open(path) as sharded:
+                got = [hit.id for hit in sharded.search("grant veterans").hits]
+            assert got == expected, f"file {nth} of {opened} vanished"

@@ -132,14 +132,14 @@ class StatementIndex:
     index folder holds pickled Python data.
     """
 
-    def __init__(self, path: Path, ix: Any) -> None:
+    def __init__(self, path: Path, ix: Any, schema: Any) -> None:
         self.path = path
         self._ix = ix
         self._lock = threading.Lock()
         self._local = threading.local()
         self._leases: weakref.WeakSet[_Lease] = weakref.WeakSet()
         self._closed = False
-        self._parser = make_parser(ix.schema)
+        self._parser = make_parser(schema)
 
     # ------------------------------------------------------------------------------------- lifecycle
 
@@ -164,7 +164,7 @@ class StatementIndex:
                 return cls.create(folder)
             raise IndexMissingError(f"no index at {folder}: build one with `statementsearch index`")
         _check_marker(folder)
-        return cls(folder, _open_whoosh(folder))
+        return cls(folder, *_open_whoosh(folder))
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], *, overwrite: bool = False) -> StatementIndex:
@@ -180,10 +180,11 @@ class StatementIndex:
             (folder / MARKER_FILE).write_text(
                 json.dumps({"schema_version": schema_mod.SCHEMA_VERSION}) + "\n", encoding="utf-8"
             )
-            ix = _whoosh_index().create_in(str(folder), schema_mod.build_schema())
+            schema = schema_mod.build_schema()
+            ix = _whoosh_index().create_in(str(folder), schema)
         except OSError as exc:
             raise IndexWriteError(f"cannot create an index at {folder}: {exc.strerror or exc}") from exc
-        return cls(folder, ix)
+        return cls(folder, ix, schema)
 
     def close(self) -> None:
         """Close every thread's searcher; the object cannot search afterwards."""
@@ -633,8 +634,16 @@ def similar_reading(searcher: Any, stored: dict[str, Any]) -> Reading | None:
     )
 
 
-def _open_whoosh(folder: Path) -> Any:
-    return _retried(lambda: _whoosh_index().open_dir(str(folder)), folder)
+def _open_whoosh(folder: Path) -> tuple[Any, Any]:
+    """The Whoosh index in `folder` and its schema. Whoosh's `ix.schema` reads the newest table of
+    contents again, so it is read here, within the retry, and never later."""
+
+    def open_it() -> tuple[Any, Any]:
+        ix = _whoosh_index().open_dir(str(folder))
+        return ix, ix.schema
+
+    result: tuple[Any, Any] = _retried(open_it, folder)
+    return result
 
 
 def _retried(open_it: Callable[[], Any], folder: Path) -> Any:

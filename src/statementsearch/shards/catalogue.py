@@ -27,10 +27,11 @@ class ShardSet:
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
-        self.indexes = [self._open(n) for n in range(layout.shards)]
-        self.schema = self.indexes[0].schema
+        opened = [self._open(n) for n in range(layout.shards)]
+        self.indexes = [ix for ix, _ in opened]
+        self.schema = opened[0][1]
 
-    def _open(self, shard: int) -> Any:
+    def _open(self, shard: int) -> tuple[Any, Any]:
         path = self.layout.shard_path(shard)
         if not StatementIndex.exists(path):
             raise IndexCorruptError(

@@ -183,7 +183,8 @@ class ShardedIndex:
                 self._layout = layout
                 self._manifest_stamp = stamp
             if self._catalogue is None:
-                self._catalogue = StatementIndex(self._root, ShardSet(self._layout))
+                shards = ShardSet(self._layout)
+                self._catalogue = StatementIndex(self._root, shards, shards.schema)
             return self._catalogue
 
     def _current_layout(self) -> Layout:
