@@ -420,3 +420,73 @@ def test_searches_during_updates_never_fail(ix: StatementIndex, docs: Path) -> N
             thread.join()
     assert errors == []
     assert counts and set(counts) <= {2, 3}
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_term_of_one_release_keeps_its_posting_in_the_term_entry(
+    tmp_path: Path, docs: Path, monkeypatch: pytest.MonkeyPatch, procs: int
+) -> None:
+    """A posting list of one release is inlined in the term dictionary (no block of its own in the
+    postings file), by the single and the parallel writer alike, and such words are still found."""
+    from whoosh.index import open_dir
+
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", 0)
+    fresh = StatementIndex.create(tmp_path / "fresh")
+    fresh.update(docs, procs=procs)
+    with open_dir(str(tmp_path / "fresh")).reader() as reader:
+        kinds = {
+            (reader.doc_frequency(field, text) == 1, reader.term_info(field, text).is_inlined())
+            for field, text in reader.all_terms()
+        }
+    assert kinds == {(True, True), (False, False)}
+    merged = False
+    for n in range(8):  # until Whoosh merges segments: inlined lists are read back and written again
+        (docs / f"extra{n}.txt").write_text(release_text(f"Extra {n}", "US Navy", "Feb. 4, 2020", "Drill."))
+        fresh.update(docs)
+        with open_dir(str(tmp_path / "fresh")).reader() as reader:
+            merged = merged or len(reader.leaf_readers()) < n + 2
+    assert merged
+    with open_dir(str(tmp_path / "fresh")).reader() as reader:
+        assert reader.term_info("id", "dod/a.txt#2").is_inlined()
+    assert ids(fresh, "naval") == {"dod/a.txt#2"}
+    assert ids(fresh, '"guards reinforced"') == {"dod/a.txt#1"}
+    assert fresh.show("dod/a.txt#2").title == "Navy exercise concludes"
+
+
+def test_the_parallel_writer_is_chosen_on_the_text_a_gzip_file_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gzip file whose text crosses the threshold is built by the parallel writer though its bytes on
+    disk do not (the corpora unpack ~3.3x); a plain file as big on disk is built by one process."""
+    import gzip
+    import json
+
+    lines = [
+        json.dumps({"id": f"s{n}", "title": f"Statement {n}", "body": f"Words of statement {n}. " * 40})
+        + "\n"
+        for n in range(30)
+    ]
+    text = "".join(lines).encode()
+    packed = gzip.compress(text)
+    threshold = (len(packed) + len(text)) // 2
+    plain = [line for n, line in enumerate(lines) if (n + 1) * len(lines[-1]) < threshold]
+    assert len(packed) < threshold < len(text) and 0 < len("".join(plain).encode()) < threshold
+    chosen: list[bool] = []
+    real_open = indexer._open_writer
+
+    def open_writer(ix: Any, procs: int, parallel: bool) -> Any:
+        chosen.append(parallel)
+        return real_open(ix, procs, parallel)
+
+    monkeypatch.setattr(indexer, "_open_writer", open_writer)
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_BYTES", threshold)
+    for name, data, count in (
+        ("releases.jsonl.gz", packed, 30),
+        ("releases.jsonl", "".join(plain).encode(), len(plain)),
+    ):
+        folder = tmp_path / name / "documents"
+        folder.mkdir(parents=True)
+        (folder / name).write_bytes(data)
+        summary = StatementIndex.create(tmp_path / name / "index").update(folder, procs=2)
+        assert summary.releases_written == count
+    assert chosen == [True, False]

@@ -42,6 +42,7 @@ from statementsearch.reader import (
     read_paths,
     scan_documents,
     unescape_name,
+    unpacked_size,
 )
 from synthetic import records, vocabulary
 
@@ -201,6 +202,7 @@ def shared_json_lines_files_read_whole(shared_dir: Path) -> None:
         assert [r.id for r in report.releases] == [row["id"] for row in rows]
         assert report.releases[0].date == date.fromisoformat(rows[0]["date"])
         assert report.path == f"corpora/{name}/releases.jsonl.gz"
+        assert unpacked_size(path, path.stat().st_size) == len("\n".join(lines).encode("utf-8"))
     for name, count in (("cranfield", 1398), ("time", 423), ("cisi", 1460)):
         report = read_file(shared_dir / "ir" / name / "docs.jsonl")
         assert report.error is None and len(report.releases) == count
@@ -365,6 +367,21 @@ def test_jsonl_gz_reads_and_a_truncated_one_is_an_error(tmp_path: Path) -> None:
     assert error is not None and error.startswith("corrupt gzip file")
     error = read_file(write(tmp_path, "fake.jsonl.gz", b"not gzip at all")).error
     assert error is not None and error.startswith("corrupt gzip file")
+
+
+def test_unpacked_size_is_a_gzip_files_text_and_any_other_files_size(tmp_path: Path) -> None:
+    """What decides a build's parallelism: the text a file holds, read from a gzip trailer."""
+    text = "".join(
+        json.dumps({"id": f"r{n}", "title": f"T{n}", "body": f"B{n} " * 300}) + "\n" for n in range(40)
+    )
+    packed = write(tmp_path, "a.jsonl.gz", gzip.compress(text.encode()))
+    assert unpacked_size(packed, packed.stat().st_size) == len(text.encode()) > 3 * packed.stat().st_size
+    plain = write(tmp_path, "a.jsonl", text.encode())
+    assert unpacked_size(plain, plain.stat().st_size) == len(text.encode())
+    for name, data in (("tiny.jsonl.gz", b"\x1f\x8b"), ("fake.jsonl.gz", b"not gzip at all, but long")):
+        odd = write(tmp_path, name, data)
+        assert unpacked_size(odd, len(data)) >= len(data)
+    assert unpacked_size(tmp_path / "gone.jsonl.gz", 100) == 100
 
 
 def test_jsonl_without_records_is_an_error(tmp_path: Path) -> None:

@@ -42,9 +42,9 @@ from .manifest import (
     unreadable_files,
 )
 from .models import FileFailure, FileReport, Release, UpdateSummary
-from .reader import document_name, file_hash, read_file, scan_documents
+from .reader import document_name, file_hash, read_file, scan_documents, unpacked_size
 from .schema import Grouping, release_document
-from .whoosh_internals import sweep_leftovers
+from .whoosh_internals import sweep_leftovers, writing_codec
 
 __all__ = [
     "LOCK_FILE",
@@ -64,8 +64,9 @@ Progress = Callable[[int, int], None]
 """Called as `progress(done, total)`, in bytes of document files, while an update runs."""
 
 LOCK_FILE = ".statementsearch-writer.lock"
-# Above this many bytes of files to (re)read, a build uses Whoosh's multi-process writer: forking
-# worker processes costs about a second, which only pays off for large batches.
+# Above this many bytes of text to (re)read (gzip files counted unpacked), a build uses Whoosh's
+# multi-process writer: forking worker processes costs about a second, which only pays off for large
+# batches.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 # Memory for each writer's in-memory posting pool before it spills sorted runs to disk.
 WRITER_LIMIT_MB = 1536
@@ -174,6 +175,9 @@ class UpdatePlan:
     failures: dict[str, SeenFailure]
     """Folders that could not be listed and files that could not be statted."""
     total_bytes: int
+    """Bytes on disk of the files to write (what progress counts)."""
+    text_bytes: int = 0
+    """About how many bytes of text those files hold (gzip files unpacked): the work to do."""
 
 
 def plan_update(root: Path, manifest: dict[str, FileState]) -> UpdatePlan:
@@ -207,16 +211,18 @@ def plan_update(root: Path, manifest: dict[str, FileState]) -> UpdatePlan:
     gone = [rel for rel in manifest if rel not in on_disk and rel not in plan.failures]
     plan.removed = [rel for rel in gone if not rel.startswith(unlisted)]
     plan.total_bytes = sum(st.st_size for _, _, st in plan.to_write)
+    plan.text_bytes = sum(unpacked_size(path, st.st_size) for path, _, st in plan.to_write)
     return plan
 
 
 def _open_writer(ix: Any, procs: int, parallel: bool) -> Any:
+    options = {"limitmb": WRITER_LIMIT_MB, "codec": writing_codec()}
     try:
         if parallel and procs > 1:
             from whoosh.multiproc import MpWriter
 
-            return MpWriter(ix, procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB, batchsize=256)
-        return ix.writer(limitmb=WRITER_LIMIT_MB)
+            return MpWriter(ix, procs=procs, multisegment=True, batchsize=256, **options)
+        return ix.writer(**options)
     except whoosh_index.LockError as exc:
         raise IndexLockedError(f"index {ix.storage.folder} is locked by another Whoosh writer") from exc
     except OSError as exc:
@@ -446,7 +452,7 @@ class _Attempt:
 
     def _writer(self) -> Any:
         if self.writer is None:
-            parallel = self.plan.total_bytes >= PARALLEL_MIN_BYTES
+            parallel = self.plan.text_bytes >= PARALLEL_MIN_BYTES
             self.writer = _open_writer(self.ix, self.settings.procs, parallel)
         return self.writer
 

@@ -53,6 +53,7 @@ __all__ = [
     "read_paths",
     "scan_documents",
     "unescape_name",
+    "unpacked_size",
 ]
 
 SUPPORTED_SUFFIXES = (".txt", ".text", ".jsonl", ".jsonl.gz")
@@ -104,6 +105,22 @@ class _Fields:
 def is_document_file(path: Path | str) -> bool:
     """True for the file names the reader understands (case-insensitive suffix)."""
     return str(path).lower().endswith(SUPPORTED_SUFFIXES)
+
+
+def unpacked_size(path: Path, size: int) -> int:
+    """About how many bytes of text a file of `size` bytes holds, without reading it: a gzip file's
+    trailer gives its (last member's) unpacked size modulo 4 GiB; other files are their size.
+
+    The work of indexing a file follows its text, not its bytes on disk (the corpora unpack ~3.3x)."""
+    if size < 18 or not path.name.lower().endswith(".gz"):
+        return size
+    try:
+        with path.open("rb") as packed:
+            packed.seek(-4, os.SEEK_END)
+            trailer = packed.read(4)
+    except OSError:
+        return size
+    return max(size, int.from_bytes(trailer, "little"))
 
 
 def _os_reason(exc: OSError) -> str:

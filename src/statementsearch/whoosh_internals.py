@@ -26,6 +26,14 @@ that holds it (`tests/test_whoosh_internals.py` checks each on a small index, fa
    returned a first `a` holding `b`) and `BufferFile.__init__` (it copied each memory-mapped segment
    into a `BytesIO`: every searcher read and held the whole index). Fallback: when the names are not
    there, nothing is patched and Whoosh's own behaviour stands.
+7. A codec that keeps a one-release posting list in its term's entry (`InliningCodec`): the W3 codec's
+   postings writer (`written`, `_inlinelimit`, `_terminfo`, `_ids`, `_weights`, `_values`) calls
+   `terminfo.set_inline`, a name `W3TermInfo` does not have (it has `set_inlined`), so Whoosh's own
+   inlining raises; its default limit (fewer than 1 posting) never reaches it; and a list of a format
+   without values is read back (`ListMatcher.value`) as "", which a merge rejects, so empty values are
+   written. Segments record their
+   codec (pickled in the table of contents), so an index written with it needs this class to be read.
+   Fallback: when those names are not there, `writing_codec` gives Whoosh's default codec.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ from itertools import accumulate
 from pathlib import Path
 from pickle import loads
 from typing import Any
+
+from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
 
 # ---------------------------------------------------------------------------------- 1. posting blocks
 
@@ -307,3 +317,49 @@ def _fix_buffer_file() -> None:
             self.file = io.BufferedReader(_ViewReader(buf), buffer_size=16 * 1024)
 
     BufferFile.__init__ = init
+
+
+# ---------------------------------------------------------------------------------- 7. inlining codec
+
+INLINE_BELOW = 2
+"""Posting lists of fewer releases than this are kept in their term's entry: one release's block of its
+own in the postings file costs about 100 bytes, and most terms of the id, group and near-duplicate
+anchor fields, and many words, are in a single release."""
+
+
+def writing_codec() -> Any:
+    """The codec every writer of an index uses (merges rewrite older segments with it)."""
+    from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter, W3TermInfo
+
+    if all(hasattr(W3PostingsWriter, name) for name in ("written", "finish_postings")) and hasattr(
+        W3TermInfo, "set_inlined"
+    ):
+        return InliningCodec(inlinelimit=INLINE_BELOW)
+    return W3Codec()  # pragma: no cover - another Whoosh
+
+
+class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
+    def finish_postings(self) -> Any:
+        if self.written() or len(self) >= self._inlinelimit:
+            return super().finish_postings()
+        terminfo: Any = self._terminfo  # type: ignore[has-type]
+        terminfo.add_block(self)
+        # A format without values (existence, frequency) writes none; an inlined list is read back by
+        # a `ListMatcher`, which then gives "" (not bytes) for a value, and a merge rejects that.
+        values = self._values or [b""] * len(self._ids)
+        terminfo.set_inlined(self._ids, self._weights, values)
+        self._terminfo = None  # between terms, as Whoosh's own writer leaves it
+        return terminfo
+
+
+class InliningCodec(W3Codec):  # type: ignore[misc]
+    """Whoosh's W3 codec whose postings writer inlines short lists (its name is in every segment)."""
+
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
+        return _InliningPostingsWriter(
+            dbfile,
+            blocklimit=self._blocklimit,
+            byteids=byteids,
+            compression=self._compression,
+            inlinelimit=self._inlinelimit,
+        )
