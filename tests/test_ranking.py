@@ -29,7 +29,8 @@ import pytest
 from render import CorpusLoader
 from statementsearch import StatementIndex
 from statementsearch.analysis import term_for
-from statementsearch.searching import Matching
+from statementsearch.ranking import Ranker
+from statementsearch.searching import Matching, filled
 from synthetic import SyntheticIndex
 
 LIMITS = (1, 10, 40)
@@ -71,6 +72,10 @@ def check_against_whoosh(ix: StatementIndex, queries: list[str], filters: Filter
             }
             for limit in LIMITS:
                 _same_ranking(ours.top(limit), their_top[:limit])
+                # A list filled past the matches, pruned by its k-th match, ranks as every release
+                # holding any word (the loosest reading) ranked in full.
+                loosest = ours.with_reading(ours.reading.loosest())
+                _same_ranking(filled(ours)(limit), loosest.top(limit))
                 for newest in (True, False):
                     by_date = [d for d, _ in ours.by_date(limit, newest)]
                     assert by_date == their_dates[newest][:limit], (text, newest)
@@ -204,6 +209,26 @@ def test_the_synthetic_queries_take_every_path_of_the_ranker(
     fields = {word.field for plan in plans for item in plan.required + plan.optional for word in item}
     assert fields == {"text", "title", "issuer"}
     assert any(b and len(b) > 3 for b in blocks) and any(b and b[0].count == 1 for b in blocks)
+
+
+def test_filled_lists_skip_the_words_that_cannot_reach_the_kth_match(
+    segmented: SyntheticIndex, segmented_ix: StatementIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proof above covers the pruned fill (`Ranker._top_any_words`): for some queries the common
+    words' scores are added only to the releases holding a rarer word."""
+    pruned: list[str] = []
+    real = Ranker._intersect
+
+    def intersect(self: Ranker, *args: Any, keep_lacking: bool = False, **kwargs: Any) -> Any:
+        if keep_lacking:
+            pruned.append(args[3].text)
+        return real(self, *args, keep_lacking=keep_lacking, **kwargs)
+
+    monkeypatch.setattr(Ranker, "_intersect", intersect)
+    with segmented_ix._searcher() as lease:
+        for text in synthetic_queries(segmented, segmented_ix):
+            filled(_both_ways(segmented_ix, lease, text, {})[0])(10)
+    assert len(set(pruned)) >= 3, pruned
 
 
 def test_queries_the_ranker_leaves_to_whoosh(segmented: SyntheticIndex, segmented_ix: StatementIndex) -> None:

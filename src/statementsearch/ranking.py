@@ -71,6 +71,14 @@ class Plan:
     def with_min(self, count: int) -> Plan:
         return replace(self, min_optional=count)
 
+    def any_words(self) -> tuple[Word, ...] | None:
+        """The words of a plan any one of which makes a match (single words, nothing required)."""
+        if self.required or self.phrases or self.min_optional != 1 or not self.optional:
+            return None
+        if any(len(item) != 1 for item in self.optional):
+            return None
+        return tuple(item[0] for item in self.optional)
+
     def all_words(self) -> tuple[Word, ...] | None:
         """The words every match holds, when a match is exactly "all of these single words"."""
         items = self.required + (self.optional if self.min_optional >= len(self.optional) else ())
@@ -242,11 +250,21 @@ class Ranker:
     # -- the three questions a search asks
 
     def top(
-        self, plan: Plan, k: int, allowed: AbstractSet[int] | None = None
+        self, plan: Plan, k: int, allowed: AbstractSet[int] | None = None, at_least: float | None = None
     ) -> list[tuple[int, float]] | None:
         """The k best (document, score) pairs and any tied with the k-th, best first; None when the
-        index layout is not one this module reads (then Whoosh ranks)."""
+        index layout is not one this module reads (then Whoosh ranks).
+
+        `at_least`: a score the k-th best is known to reach (k documents are known to score as much),
+        which lets a plan of any-of-these-words skip what cannot reach it."""
         words = plan.all_words()
+        any_words = plan.any_words() if at_least is not None else None
+        if words is None and any_words is not None and at_least is not None:
+            top = TopK(k)
+            for segment in self._all_segments():
+                if not self._top_any_words(segment, plan, any_words, allowed, top, at_least - TIE):
+                    return None
+            return top.result()
         if words is None:  # every match is scored anyway: the best of them, at C speed
             found = self.matches(plan, allowed)
             if found is None:
@@ -515,6 +533,55 @@ class Ranker:
                     top.offer(score, local + offset)
         return True
 
+    def _top_any_words(
+        self,
+        segment: _Segment,
+        plan: Plan,
+        words: tuple[Word, ...],
+        allowed: AbstractSet[int] | None,
+        top: TopK,
+        at_least: float,
+    ) -> bool:
+        """Top-k for documents holding any of the words, none scoring below `at_least` (MaxScore).
+
+        The words whose best scores add up to less than `at_least`, the commonest as a rule, cannot
+        make a document reach it alone: only documents holding one of the other ("essential") words
+        are candidates, and the common words' scores are added for the candidates still able to reach
+        it, their blocks decoded only where a candidate lies. A list filled past the strict matches
+        (`searching.filled`) knows `at_least` from its k-th strict match."""
+        lists = []
+        for word in words:
+            blocks = self._blocks(segment, word)
+            if blocks is None:
+                return False
+            if blocks:
+                lists.append((word, blocks, max(self._block_bounds(word, blocks))))
+        excluded = self._local_holders(segment, plan.excluded)
+        if excluded is None:
+            return False
+        lists.sort(key=lambda item: item[2])
+        floor = max(top.floor(), at_least)
+        split = 0
+        while split < len(lists) and sum(best for _, _, best in lists[: split + 1]) < floor:
+            split += 1
+        scores: dict[int, float] = {}
+        for word, _, _ in lists[split:]:
+            if not self._add_word(segment, word, scores):
+                return False
+        rest = sum(best for _, _, best in lists[:split])
+        candidates = _kept(scores.items(), segment.deleted | excluded, segment.offset, allowed)
+        candidates = {d: s for d, s in candidates.items() if s + rest >= floor}
+        for n in range(split - 1, -1, -1):
+            if not candidates:
+                break
+            word, blocks, _ = lists[n]
+            rest = sum(best for _, _, best in lists[:n])
+            candidates = self._intersect(segment, candidates, blocks, word, keep_lacking=True)
+            candidates = {d: s for d, s in candidates.items() if s + rest >= floor}
+        for local, score in candidates.items():
+            top.offer(score, local + segment.offset)
+        return True
+
     def _scores(
         self, segment: _Segment, plan: Plan, allowed: AbstractSet[int] | None
     ) -> dict[int, float] | None:
@@ -655,14 +722,20 @@ class Ranker:
         return sorted(lists, key=lambda item: sum(b.count for b in item[1]))
 
     def _intersect(
-        self, segment: _Segment, scores: dict[int, float], blocks: list[Block], word: Word, first: int = 0
+        self,
+        segment: _Segment,
+        scores: dict[int, float],
+        blocks: list[Block],
+        word: Word,
+        first: int = 0,
+        keep_lacking: bool = False,
     ) -> dict[int, float]:
-        """The candidates in `scores` that hold `word` too, its score added; blocks before `first` are
-        known to end before the first candidate."""
+        """The candidates in `scores` that hold `word` too, its score added (with `keep_lacking`, the
+        others as they were); blocks before `first` are known to end before the first candidate."""
         candidates = sorted(scores)
         term_idf, boost, norms = self._idf(word), word.boost, self._norms(segment, word.field)
         k1_plus_1 = self._params.k1 + 1
-        kept: dict[int, float] = {}
+        kept: dict[int, float] = dict(scores) if keep_lacking else {}
         low = blocks[first - 1].max_id + 1 if first else 0
         for block in blocks[first:]:
             if low > candidates[-1]:

@@ -140,19 +140,20 @@ class Matching:
                 return any(scores for _, _, scores in found)
         return bool(self.top(1))
 
-    def top(self, k: int) -> list[Ranked]:
-        """The k best matches, best first; equal scores in the stable order of `Columns.key`."""
+    def top(self, k: int, at_least: float | None = None) -> list[Ranked]:
+        """The k best matches, best first; equal scores in the stable order of `Columns.key`.
+        `at_least`: a score k matches are known to reach (see `Ranker.top`)."""
         if self.allowed is not None and not self.allowed:
             return []
-        ranked = self._by_plan(k)
+        ranked = self._by_plan(k, at_least)
         if ranked is None:
             ranked = self._by_whoosh(k)
         return _ordered(ranked, k, self.columns.key)
 
-    def _by_plan(self, k: int) -> list[Ranked] | None:
+    def _by_plan(self, k: int, at_least: float | None) -> list[Ranked] | None:
         if self.plan is None or self.ranker is None:
             return None
-        return self.ranker.top(self.plan, k, self.allowed)
+        return self.ranker.top(self.plan, k, self.allowed, at_least)
 
     def _by_whoosh(self, k: int) -> list[Ranked]:
         """Whoosh's top hits within the match set, fetched until every document tied with the k-th is
@@ -397,10 +398,13 @@ def filled(matching: Matching) -> TopFunction:
 
     def top(depth: int) -> list[Ranked]:
         strict = matching.top(depth)
+        if len(strict) < depth:
+            return loose.top(depth)
         bound = matching.best_partial()
-        if len(strict) == depth and bound is not None and strict[-1][1] > bound:
+        if bound is not None and strict[-1][1] > bound:
             return strict
-        return loose.top(depth)
+        # The strict matches are loose ones too: the depth-th loose match scores at least as much.
+        return loose.top(depth, at_least=strict[-1][1])
 
     return top
 
