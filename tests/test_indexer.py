@@ -490,3 +490,40 @@ def test_the_parallel_writer_is_chosen_on_the_text_a_gzip_file_holds(
         summary = StatementIndex.create(tmp_path / name / "index").update(folder, procs=2)
         assert summary.releases_written == count
     assert chosen == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("memory_mb", "procs", "expected"),
+    [(24_000, 2, 4_000), (8_192, 2, 1_365), (8_192, 1, 2_048), (2_048, 4, 512), (262_144, 1, 8_192)],
+)
+def test_the_writers_memory_is_half_the_machines_shared_by_its_processes(
+    monkeypatch: pytest.MonkeyPatch, memory_mb: int, procs: int, expected: int
+) -> None:
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": memory_mb * 256}
+    monkeypatch.setattr(indexer.os, "sysconf", lambda name: pages[name])
+    assert indexer.writer_limit_mb(procs) == expected
+
+
+def test_a_platform_without_sysconf_gets_the_smallest_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_sysconf(name: str) -> int:
+        raise ValueError(name)
+
+    monkeypatch.setattr(indexer.os, "sysconf", no_sysconf)
+    assert indexer.writer_limit_mb(2) == indexer.WRITER_MIN_MB
+
+
+def test_each_writer_gets_the_pool_its_machine_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from whoosh.index import create_in
+
+    from statementsearch.schema import build_schema
+
+    asked: list[int] = []
+    monkeypatch.setattr(indexer, "writer_limit_mb", lambda procs: asked.append(procs) or 700)
+    (tmp_path / "ix").mkdir()
+    writer = indexer._open_writer(create_in(str(tmp_path / "ix"), build_schema()), 2, parallel=False)
+    try:
+        assert writer.pool.limit == 700 * 2**20 and asked == [1]
+    finally:
+        writer.cancel()

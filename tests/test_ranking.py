@@ -231,6 +231,28 @@ def test_filled_lists_skip_the_words_that_cannot_reach_the_kth_match(
     assert len(set(pruned)) >= 3, pruned
 
 
+def test_which_of_some_releases_hold_a_word_is_read_from_their_blocks_alone(
+    segmented: SyntheticIndex, segmented_ix: StatementIndex
+) -> None:
+    """`holders(item, among)`, which a list's missing words ask for its hits, is the full holders set
+    cut to those releases: common words and rare ones, deleted releases and numbers past the end."""
+    rng = random.Random(11)
+    words = segmented.vocabulary.words
+    with segmented_ix._searcher() as lease:
+        ranker = lease.ranking()
+        size = lease.searcher.doc_count_all()
+        checked = 0
+        for text in [*words[:6], *words[40:46], *words[2000:2004]]:
+            item = _both_ways(segmented_ix, lease, text, {})[0].plan.optional[0]
+            everyone = ranker.holders(item)
+            assert everyone is not None
+            for _ in range(5):
+                among = rng.sample(range(size + 20), 60) + rng.sample(sorted(everyone) or [0], 1)
+                assert ranker.holders(item, among) == everyone & set(among), text
+                checked += len(everyone & set(among))
+        assert checked > 100
+
+
 def test_queries_the_ranker_leaves_to_whoosh(segmented: SyntheticIndex, segmented_ix: StatementIndex) -> None:
     """Sloppy phrases, nested groups and id: lookups are Whoosh's; search still answers them."""
     a, b, c = segmented.vocabulary.words[:3]

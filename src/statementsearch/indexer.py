@@ -57,6 +57,7 @@ __all__ = [
     "unreadable_files",
     "update_index",
     "write_plan",
+    "writer_limit_mb",
     "writer_lock",
 ]
 
@@ -68,8 +69,9 @@ LOCK_FILE = ".statementsearch-writer.lock"
 # multi-process writer: forking worker processes costs about a second, which only pays off for large
 # batches.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-# Memory for each writer's in-memory posting pool before it spills sorted runs to disk.
-WRITER_LIMIT_MB = 1536
+# Bounds of the memory for each writer's in-memory posting pool (see `writer_limit_mb`).
+WRITER_MIN_MB = 512
+WRITER_MAX_MB = 8192
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -215,8 +217,23 @@ def plan_update(root: Path, manifest: dict[str, FileState]) -> UpdatePlan:
     return plan
 
 
+def writer_limit_mb(procs: int) -> int:
+    """Memory for each writer's posting pool before Whoosh spills sorted runs to disk and merges them
+    back: spilling doubles the CPU of indexing, and is what made a build's cost per release grow with
+    the corpus (BENCHMARKS.md, "A build that scales"). Half the machine's memory, shared by the writer
+    processes and the parent, within [WRITER_MIN_MB, WRITER_MAX_MB]. Whoosh's estimate of a pool is
+    low: the 43,000 releases each of two writers holds on the whole corpus were 2.3 GB by it and
+    3.2 GB resident, so a pool that never spills takes up to ~70% of the machine's memory."""
+    try:
+        total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (AttributeError, ValueError, OSError):  # a platform without these: the lower bound
+        return WRITER_MIN_MB
+    return max(WRITER_MIN_MB, min(WRITER_MAX_MB, total_mb // 2 // (max(procs, 1) + 1)))
+
+
 def _open_writer(ix: Any, procs: int, parallel: bool) -> Any:
-    options = {"limitmb": WRITER_LIMIT_MB, "codec": writing_codec()}
+    writers = procs if parallel and procs > 1 else 1
+    options = {"limitmb": writer_limit_mb(writers), "codec": writing_codec()}
     try:
         if parallel and procs > 1:
             from whoosh.multiproc import MpWriter

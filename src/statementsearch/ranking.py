@@ -20,7 +20,7 @@ import heapq
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -324,14 +324,33 @@ class Ranker:
             keyed = [item for n, item in enumerate(keyed) if n < k or item[0] == last]
         return [(docnum, score) for _, docnum, score in keyed]
 
-    def holders(self, item: Item) -> set[int] | None:
-        """Every (global) document that holds one of the item's words, deleted ones left out."""
+    def holders(self, item: Item, among: Sequence[int] | None = None) -> set[int] | None:
+        """Every (global) document that holds one of the item's words, deleted ones left out; with
+        `among`, only which of those documents do (the blocks that may hold them are all it decodes)."""
         found: set[int] = set()
         for segment in self._all_segments():
-            local = self._local_holders(segment, item)
+            if among is None:
+                local = self._local_holders(segment, item)
+            else:
+                local = self._local_holders_among(segment, item, among)
             if local is None:
                 return None
             found.update(d + segment.offset for d in local - segment.deleted)
+        return found
+
+    def _local_holders_among(self, segment: _Segment, item: Item, among: Sequence[int]) -> set[int] | None:
+        size = segment.reader.doc_count_all()
+        wanted = [d - segment.offset for d in among if 0 <= d - segment.offset < size]
+        found: set[int] = set()
+        for word in item if wanted else ():
+            blocks = self._blocks(segment, word)
+            if blocks is None:
+                return None
+            max_ids = [b.max_id for b in blocks]
+            for local in wanted:
+                at = bisect_left(max_ids, local)
+                if at < len(blocks) and local in self._decode(blocks[at])[0]:
+                    found.add(local)
         return found
 
     def phrase_holds(self, words: tuple[Word, ...], docnum: int) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -242,10 +242,11 @@ class Matching:
     def _docs(self, q: Any) -> set[int]:
         return set(self.searcher.docs_for_query(q))
 
-    def holders(self, index: int) -> set[int]:
-        """The releases holding the reading's `index`-th word."""
+    def holders(self, index: int, among: Sequence[int] | None = None) -> set[int]:
+        """The releases holding the reading's `index`-th word (with `among`: those of them that do;
+        others may be left out)."""
         if self.plan is not None and self.ranker is not None:
-            found = self.ranker.holders(self.plan.optional[index])
+            found = self.ranker.holders(self.plan.optional[index], among)
             if found is not None:
                 return found
         return self._docs(self.reading.words[index])
@@ -340,7 +341,8 @@ def relaxed_reading(
 def missing_words(matching: Matching, docnums: Iterable[int]) -> dict[int, tuple[str, ...]]:
     """For each release, the query's words it does not hold (only releases lacking some are listed)."""
     reading = matching.reading
-    held = [matching.holders(i) for i in range(len(reading.words))]
+    docnums = list(docnums)
+    held = [matching.holders(i, among=docnums) for i in range(len(reading.words))]
     out = {}
     for docnum in docnums:
         lacking = tuple(reading.typed[i] for i, docs in enumerate(held) if docnum not in docs)
@@ -394,7 +396,10 @@ def filled(matching: Matching) -> TopFunction:
     """A ranked list of every release holding one of the query's words (or its required clauses),
     best first, whose matches are ranked exactly as `Matching.top` ranks them. Computed from the
     matches alone when no release lacking a word could rank among them (most queries)."""
-    loose = matching.with_reading(matching.reading.loosest())
+    loosest = matching.reading.loosest()
+    if loosest == matching.reading:  # nothing to fill with (a phrase, or only required clauses)
+        return matching.top
+    loose = matching.with_reading(loosest)
 
     def top(depth: int) -> list[Ranked]:
         strict = matching.top(depth)
