@@ -258,8 +258,7 @@ class Ranker:
         `at_least`: a score the k-th best is known to reach (k documents are known to score as much),
         which lets a plan of any-of-these-words skip what cannot reach it."""
         words = plan.all_words()
-        any_words = plan.any_words() if at_least is not None else None
-        if words is None and any_words is not None and at_least is not None:
+        if words is None and at_least is not None and (any_words := plan.any_words()) is not None:
             top = TopK(k)
             for segment in self._all_segments():
                 if not self._top_any_words(segment, plan, any_words, allowed, top, at_least - TIE):
