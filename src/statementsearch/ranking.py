@@ -562,11 +562,13 @@ class Ranker:
     ) -> bool:
         """Top-k for documents holding any of the words, none scoring below `at_least` (MaxScore).
 
-        The words whose best scores add up to less than `at_least`, the commonest as a rule, cannot
-        make a document reach it alone: only documents holding one of the other ("essential") words
-        are candidates, and the common words' scores are added for the candidates still able to reach
-        it, their blocks decoded only where a candidate lies. A list filled past the strict matches
-        (`searching.filled`) knows `at_least` from its k-th strict match."""
+        The words whose best scores add up to less than the floor (the k-th best so far, or
+        `at_least`), the commonest as a rule, cannot make a document reach it alone: only documents
+        holding one of the other ("essential") words are candidates, and the common words' scores are
+        added for the candidates still able to reach it, their blocks decoded only where a candidate
+        lies. A list filled past the strict matches (`searching.filled`) knows `at_least` from its k-th
+        strict match; with no floor known yet, the documents holding the word of the best bound are
+        ranked first, and their k-th best is the floor for the rest."""
         lists = []
         for word in words:
             blocks = self._blocks(segment, word)
@@ -578,27 +580,58 @@ class Ranker:
         if excluded is None:
             return False
         lists.sort(key=lambda item: item[2])
+        dropped, ranked = segment.deleted | excluded, set()
+        if max(top.floor(), at_least) == float("-inf") and len(lists) > 1:
+            *lists, (word, _, _) = lists
+            seeded = self._candidates(segment, [word], dropped, allowed)
+            if seeded is None:
+                return False
+            self._offer_completed(segment, seeded, lists, top, float("-inf"))
+            ranked = set(seeded)
         floor = max(top.floor(), at_least)
         split = 0
         while split < len(lists) and sum(best for _, _, best in lists[: split + 1]) < floor:
             split += 1
+        candidates = self._candidates(segment, [word for word, _, _ in lists[split:]], dropped, allowed)
+        if candidates is None:
+            return False
+        fresh = {d: s for d, s in candidates.items() if d not in ranked}
+        self._offer_completed(segment, fresh, lists[:split], top, floor)
+        return True
+
+    def _candidates(
+        self,
+        segment: _Segment,
+        words: list[Word],
+        dropped: AbstractSet[int],
+        allowed: AbstractSet[int] | None,
+    ) -> dict[int, float] | None:
+        """The documents holding any of the words, with those words' scores (dropped ones left out)."""
         scores: dict[int, float] = {}
-        for word, _, _ in lists[split:]:
+        for word in words:
             if not self._add_word(segment, word, scores):
-                return False
-        rest = sum(best for _, _, best in lists[:split])
-        candidates = _kept(scores.items(), segment.deleted | excluded, segment.offset, allowed)
-        candidates = {d: s for d, s in candidates.items() if s + rest >= floor}
-        for n in range(split - 1, -1, -1):
-            if not candidates:
-                break
-            word, blocks, _ = lists[n]
-            rest = sum(best for _, _, best in lists[:n])
-            candidates = self._intersect(segment, candidates, blocks, word, keep_lacking=True)
+                return None
+        return _kept(scores.items(), dropped, segment.offset, allowed)
+
+    def _offer_completed(
+        self,
+        segment: _Segment,
+        candidates: dict[int, float],
+        lesser: list[tuple[Word, list[Block], float]],
+        top: TopK,
+        floor: float,
+    ) -> None:
+        """Add the lesser words' scores (best bound last) to the candidates, dropping each that can no
+        longer reach `floor` as it goes, and offer the rest to `top`."""
+        for n in range(len(lesser), -1, -1):  # n: how many lesser words are still to add
+            rest = sum(best for _, _, best in lesser[:n])
             candidates = {d: s for d, s in candidates.items() if s + rest >= floor}
+            if n == 0 or not candidates:
+                break
+            word, blocks, _ = lesser[n - 1]
+            candidates = self._intersect(segment, candidates, blocks, word, keep_lacking=True)
         for local, score in candidates.items():
             top.offer(score, local + segment.offset)
-        return True
 
     def _scores(
         self, segment: _Segment, plan: Plan, allowed: AbstractSet[int] | None

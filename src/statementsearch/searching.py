@@ -403,8 +403,8 @@ def filled(matching: Matching) -> TopFunction:
 
     def top(depth: int) -> list[Ranked]:
         strict = matching.top(depth)
-        if len(strict) < depth:
-            return loose.top(depth)
+        if len(strict) < depth:  # no score is known that the depth-th loose match reaches
+            return loose.top(depth, at_least=float("-inf"))
         bound = matching.best_partial()
         if bound is not None and strict[-1][1] > bound:
             return strict
