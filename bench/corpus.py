@@ -37,7 +37,12 @@ def corpus_files(shared: Path) -> list[Path]:
 
 def iter_corpus_records(shared: Path) -> Iterator[Record]:
     """Yield every record (id, title, issuer, date, body) of every corpus, streamed to keep memory flat."""
-    for path in corpus_files(shared):
+    return iter_records(corpus_files(shared))
+
+
+def iter_records(paths: Iterable[Path]) -> Iterator[Record]:
+    """Yield every record of these gzip JSON Lines files, in order, streamed."""
+    for path in paths:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():

@@ -85,17 +85,13 @@ def plain_build(documents: Path, index: Path) -> dict[str, float]:
     if index.exists():
         shutil.rmtree(index)
     script = (
-        "import gzip, json, sys\n"
+        "import sys\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
         "from pathlib import Path\n"
+        "from corpus import iter_records\n"
         "from plain_whoosh import build\n"
-        "def records():\n"
-        "    for path in sorted(Path(sys.argv[1]).glob('*.jsonl.gz')):\n"
-        "        with gzip.open(path, 'rt', encoding='utf-8') as fh:\n"
-        "            for line in fh:\n"
-        "                r = json.loads(line)\n"
-        "                yield {k: r.get(k) or '' for k in ('id', 'title', 'issuer', 'body')}\n"
-        "print(build(Path(sys.argv[2]), records()))\n"
+        "records = iter_records(sorted(Path(sys.argv[1]).glob('*.jsonl.gz')))\n"
+        "print(build(Path(sys.argv[2]), records))\n"
     )
     start = time.perf_counter()
     subprocess.run(

@@ -75,6 +75,16 @@ def reissue_of_dod(issuer: str, issued: str) -> str:
     return release_text("REPOST: " + dod.title, issuer, issued, "Re-posted statement.\n\n" + dod.body)
 
 
+def repost_cjtf(ix: StatementIndex, docs: Path) -> str:
+    """CJTF's statement re-issued by another command in `docs/repost.txt`, indexed; the repost's id."""
+    cjtf = ix.show(CJTF)
+    (docs / "repost.txt").write_text(
+        release_text(cjtf.title, "US Central Command", "Jan. 6, 2020", cjtf.body), encoding="utf-8"
+    )
+    ix.update(docs)
+    return "repost.txt#1"
+
+
 def vanishing_once(monkeypatch: Any, nth: int) -> list[str]:
     """Make the `nth` file the Whoosh storage opens from now on raise FileNotFoundError once, as when a
     commit by another process deletes the generation being opened at that instant; the names opened."""

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import CJTF, DOD, SEED, hit_ids, vanishing_once
-from render import release_text
+from helpers import CJTF, DOD, SEED, hit_ids, repost_cjtf, vanishing_once
 from statementsearch import (
     IndexCorruptError,
     IndexMissingError,
@@ -247,11 +246,7 @@ def test_similar_returns_the_related_seed_release_first(mixed: tuple[StatementIn
 def test_similar_limit_and_collapse(mixed: tuple[StatementIndex, Path]) -> None:
     """With CJTF's statement re-issued, similar(DOD) shows that group once, or both with collapse off."""
     ix, docs = mixed
-    cjtf = ix.show(CJTF)
-    (docs / "repost.txt").write_text(
-        release_text(cjtf.title, "US Central Command", "Jan. 6, 2020", cjtf.body), encoding="utf-8"
-    )
-    ix.update(docs)
+    repost_cjtf(ix, docs)
     collapsed = ix.similar(DOD)
     assert [h.id for h in collapsed.hits][:1] in ([CJTF], ["repost.txt#1"])
     assert {d.id for d in collapsed.hits[0].duplicates} | {collapsed.hits[0].id} == {CJTF, "repost.txt#1"}

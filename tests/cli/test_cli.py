@@ -23,8 +23,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from helpers import CJTF, DOD, SEED, Spawn, reissue_of_dod
-from render import release_text
+from helpers import CJTF, DOD, SEED, Spawn, reissue_of_dod, repost_cjtf
 from statementsearch import StatementIndex
 from statementsearch.analysis import term_for
 from statementsearch.cli import main
@@ -307,11 +306,7 @@ def test_similar_cli_json_keys(mixed: tuple[StatementIndex, Path]) -> None:
 
 def test_similar_limit_no_collapse_and_unknown_id(mixed: tuple[StatementIndex, Path]) -> None:
     ix, docs = mixed
-    cjtf = ix.show(CJTF)
-    (docs / "repost.txt").write_text(
-        release_text(cjtf.title, "US Central Command", "Jan. 6, 2020", cjtf.body), encoding="utf-8"
-    )
-    ix.update(docs)
+    repost_cjtf(ix, docs)
     code, out, _ = run(*similar_args(mixed, DOD, "--json"))
     collapsed = json_lines(out)
     assert code == 0 and len({CJTF, "repost.txt#1"} & {h["id"] for h in collapsed}) == 1
