@@ -3,10 +3,13 @@ words, date words and date ranges."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
+from statementsearch import StatementIndex
 from statementsearch.schema import (
     BODY_BOOST,
     DATE_BOOST,
@@ -14,6 +17,7 @@ from statementsearch.schema import (
     SECTION_GAP,
     TITLE_BOOST,
     TextField,
+    VocabularyField,
     date_range,
     date_words,
     text_sections,
@@ -79,6 +83,51 @@ def test_spellable_words_are_the_words_stemming_changes() -> None:
     assert list(field.spellable_words(text)) == ["attacks"]
     # Without a preceding index() call on the same value, it computes them itself.
     assert list(field.spellable_words("Quds Forces attacked")) == ["attacked", "forces", "quds"]
+
+
+def test_the_vocabulary_files_each_word_under_the_releases_holding_it() -> None:
+    text = TextField()
+    vocabulary = VocabularyField(text)
+    sections = text_sections("Attacks condemned", "", None, "The attacks on Soleimani")
+    list(text.index(sections))
+    assert list(vocabulary.index(sections)) == [(b"attacks", 1, 1.0, b""), (b"condemned", 1, 1.0, b"")]
+    found = [word for word, *_ in vocabulary.index("Quds Forces attacked")]
+    assert found == [b"attacked", b"forces", b"quds"]
+
+
+def test_a_word_lasts_while_a_release_holds_it_through_deletes_and_merges(tmp_path: Path) -> None:
+    """Deleting a segment's first release and merging keeps the words of its other releases (Whoosh's
+    spelling field lost them all: it filed every word under the segment's first document)."""
+    from whoosh.index import open_dir
+
+    docs = tmp_path / "documents"
+    docs.mkdir()
+
+    def write(name: str, n: int, body: str) -> None:
+        (docs / name).write_text(json.dumps({"id": f"x{n}", "title": f"Note {n}", "body": body}) + "\n")
+
+    def vocabulary() -> set[str]:
+        with open_dir(str(tmp_path / "index")).reader() as reader:
+            return {text.decode() for field, text in reader.all_terms() if field == "vocabulary"}
+
+    write("a.jsonl", 0, "The admiral was speaking about cooperation.")
+    write("b.jsonl", 1, "Negotiations continued amicably between delegations.")
+    index = StatementIndex.create(tmp_path / "index")
+    index.update(docs)
+    assert {"cooperation", "negotiations", "delegations"} <= vocabulary()
+    write("a.jsonl", 0, "The admiral was speaking about something else.")
+    index.update(docs)
+    merged = False
+    for n in range(10):
+        write(f"c{n}.jsonl", 10 + n, f"Drill number {n}.")
+        index.update(docs)
+        with open_dir(str(tmp_path / "index")).reader() as reader:
+            merged = merged or len(reader.leaf_readers()) < n + 3
+    assert merged
+    words = vocabulary()
+    assert {"negotiations", "delegations", "amicably", "speaking"} <= words and "cooperation" not in words
+    assert index.search("negotiatons").suggestion == "negotiations"
+    index.close()
 
 
 def test_date_words_name_the_year_and_the_month_both_ways() -> None:

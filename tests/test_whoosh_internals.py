@@ -137,3 +137,70 @@ def test_fixes_install_once_and_survive_missing_names(monkeypatch: pytest.Monkey
     monkeypatch.setattr(whoosh_internals, "_fix_and_not", missing)
     monkeypatch.setattr(whoosh_internals, "_fix_buffer_file", missing)
     whoosh_internals.apply_fixes()  # nothing to patch: no error, Whoosh's own behaviour stands
+
+
+def _postings(path: Path) -> dict[tuple[str, bytes], tuple[int, float, list[tuple[int, float, bytes]]]]:
+    """Every term of an index (one segment), with its figures and its postings as Whoosh reads them."""
+    from whoosh.index import open_dir
+
+    found = {}
+    with open_dir(str(path)).reader() as reader:
+        for field, text in reader.all_terms():
+            matcher = reader.postings(field, text)
+            items = []
+            while matcher.is_active():
+                items.append((matcher.id(), matcher.weight(), matcher.value() or b""))
+                matcher.next()
+            key = (field, text)
+            found[key] = (reader.doc_frequency(field, text), reader.frequency(field, text), items)
+    return found
+
+
+def test_compact_entries_read_back_as_whoosh_writes_postings(
+    tmp_path: Path, seed_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same documents written with the compact codec and with Whoosh's own give every term the same
+    document frequency, weight and postings (ids, weights, positions), and most terms of one release
+    are written compactly: their header and their value bytes, nothing else."""
+    from whoosh.codec.whoosh3 import W3Codec
+    from whoosh.index import open_dir
+
+    from statementsearch import indexer
+
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "seed.txt").write_bytes(seed_path.read_bytes())
+    body = "The ferry crossing at {n} reopened after the storm, the harbour office said on {n} May. " * 3
+    records = [{"id": f"r{n}", "title": f"Ferry {n}", "body": body.format(n=n)} for n in range(60)]
+    (docs / "r.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    with StatementIndex.create(tmp_path / "compact") as ix:
+        ix.update(docs)
+    monkeypatch.setattr(indexer, "writing_codec", W3Codec)
+    with StatementIndex.create(tmp_path / "whoosh") as ix:
+        ix.update(docs)
+    compact, plain = _postings(tmp_path / "compact"), _postings(tmp_path / "whoosh")
+    assert compact == plain
+    with open_dir(str(tmp_path / "compact")).reader() as reader:
+        table = reader.leaf_readers()[0][0]._terms._tindex
+        flags = [value[0] for _, value in table.items()]
+    singles = sum(1 for df, _, _ in compact.values() if df == 1)
+    assert flags.count(whoosh_internals.ONE_POSTING) == singles > 100
+    assert set(flags) == {0, whoosh_internals.ONE_POSTING}
+
+
+def test_an_entry_in_whooshs_inline_form_still_reads(small_ix: Any) -> None:
+    """Indexes written before compact entries keep Whoosh's pickled inline form; it reads the same."""
+    from whoosh.codec.whoosh3 import W3TermInfo
+
+    info = W3TermInfo()
+    info._weight, info._df, info._maxweight, info._minid, info._maxid = 2.0, 1, 2.0, 7, 7
+    info.set_inlined([7], [2.0], [b"\x01\x02"])
+    read = whoosh_internals.CompactTermInfo.from_bytes(info.to_bytes())
+    assert read.inlined_postings() == ((7,), (2.0,), (b"\x01\x02",))
+    assert (read.weight(), read.doc_frequency()) == (2.0, 1)
+    compact = whoosh_internals.CompactTermInfo()
+    compact._weight, compact._df, compact._maxweight, compact._minid, compact._maxid = 2.0, 1, 2.0, 7, 7
+    compact.set_inlined([7], [2.0], [b"\x01\x02"])
+    data = compact.to_bytes()
+    assert len(data) == W3TermInfo._struct.size + 2
+    assert whoosh_internals.CompactTermInfo.from_bytes(data).inlined_postings() == read.inlined_postings()

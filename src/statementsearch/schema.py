@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from whoosh import fields, query
+from whoosh import fields, formats, query
 
 from .analysis import EnglishAnalyzer, words
 from .models import Release
@@ -25,8 +25,10 @@ from .models import Release
 # only (size and mtime moved to a cache beside the index, so a touched file is not rewritten); names that
 # are not UTF-8 or hold control characters are escaped in ids. 7: issuer words left out of `text`, and
 # another title boost. 8: near-duplicate fingerprints of format "d3", with a sketch of the text that is
-# not the office's boilerplate (see `dedup`).
-SCHEMA_VERSION = 8
+# not the office's boilerplate (see `dedup`). 9: the words as typed for spelling in a field of their own
+# (`vocabulary`) with the releases that hold them: Whoosh's spelling field filed every word under a
+# segment's first release, so deleting that release lost the segment's whole vocabulary at a merge.
+SCHEMA_VERSION = 9
 
 # Bare query words are looked up in one field, `text`, that holds a release's title, issuer, date words
 # and body, each occurrence weighted by its section's boost: a term's weight in a release is the sum of
@@ -73,7 +75,8 @@ Section = tuple[str, float]
 
 
 class TextField(fields.TEXT):  # type: ignore[misc]
-    """TEXT whose indexing takes the analyzer's one-loop fast path, with spelling words from that pass.
+    """TEXT whose indexing takes the analyzer's one-loop fast path, keeping that pass's words for the
+    `vocabulary` field (`spellable_words`).
 
     A value is a string, or a list of (text, boost) sections (see `DEFAULT_FIELD`). For a string it
     produces the same postings as `fields.TEXT.index` with the same analyzer (a test checks that).
@@ -120,6 +123,31 @@ class TextField(fields.TEXT):  # type: ignore[misc]
         return state
 
 
+class VocabularyField(fields.FieldType):  # type: ignore[misc]
+    """The words of a `TextField` that stemming changes, as typed, each filed under the releases that
+    hold it: with the text field's own terms, the vocabulary did-you-mean and `word~` look in.
+
+    Whoosh's own spelling field (`TEXT(spelling=True)`) files every such word under document 0 of its
+    segment, whichever document holds it; when that document is deleted, a merge drops every word of
+    the segment. Here each posting names its release, so a word lasts as long as a release holding it.
+    Existence postings (no frequency, no positions): only whether a release holds the word counts.
+    """
+
+    def __init__(self, source: TextField) -> None:
+        self.source = source
+        self.format = formats.Existence()
+        self.analyzer = source.analyzer
+        self.scorable = False
+        self.stored = False
+        self.unique = False
+        self.column_type = None
+        self.vector = None
+
+    def index(self, value: str | list[Section], **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        for word in self.source.spellable_words(value):
+            yield word.encode("utf-8"), 1, 1.0, b""
+
+
 class DateField(fields.DATETIME):  # type: ignore[misc]
     """A DATETIME whose query syntax takes the user's date forms (`date:2020`, `date:"Jan 2020"`).
 
@@ -156,6 +184,7 @@ def date_range(fieldname: str, first: date | None, last: date | None, boost: flo
 
 
 def build_schema() -> fields.Schema:
+    text = TextField()
     return fields.Schema(
         # Sortable: the id column breaks ties between equal scores in a stable order (searching.Columns).
         id=fields.ID(stored=True, unique=True, sortable=True),
@@ -165,7 +194,10 @@ def build_schema() -> fields.Schema:
         # "path\tfile_hash": the indexer's manifest, committed atomically with the releases (see `manifest`).
         file_state=fields.ID(),
         # Title, issuer, date words and body with their boosts: where bare query words are looked up.
-        text=TextField(spelling=True),
+        text=text,
+        # The words of `text` that stemming changes, as typed (given the same value as `text`, and
+        # indexed after it: Whoosh indexes a document's fields in the order of their names).
+        vocabulary=VocabularyField(text),
         # Title and issuer on their own, for `title:` and `issuer:` queries.
         title=TextField(stored=True),
         issuer=TextField(stored=True),
@@ -219,13 +251,15 @@ class Grouping:
 
 def release_document(release: Release, file_state: str, group: Grouping | None = None) -> dict[str, Any]:
     """The Whoosh document of one release."""
+    sections = text_sections(release.title, release.issuer, release.date, release.body)
     doc: dict[str, Any] = {
         "id": release.id,
         "path": release.path,
         "position": release.position,
         "content_hash": release.content_hash,
         "file_state": file_state,
-        "text": text_sections(release.title, release.issuer, release.date, release.body),
+        "text": sections,
+        "vocabulary": sections,
         "title": release.title,
         "issuer": release.issuer,
         "body": release.body,

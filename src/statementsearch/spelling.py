@@ -1,7 +1,7 @@
 """Did-you-mean: rewriting a query whose words do not occur as typed, and offering a "quoted phrase".
 
 A word is known when it occurs as typed in some release (its index term, or for words stemming changes,
-the spelling field the index keeps of them); an unknown word of three letters or more is replaced by the
+the `vocabulary` field the index keeps of them); an unknown word of three letters or more is replaced by the
 closest indexed word (fewest edits, then most releases). Separately, when the words of a short query
 stand side by side in most of its top hits, the query as a phrase is offered: typed in a shell without
 quotes, `bridge to nowhere` is three words, not the phrase.
@@ -17,7 +17,8 @@ from .query import OPERATORS
 from .schema import DEFAULT_FIELD
 from .whoosh_internals import terms_within
 
-SPELL_FIELD = "spell_" + DEFAULT_FIELD
+SPELL_FIELD = "vocabulary"
+"""Where the words stemming changes are, as typed (`schema.VocabularyField`)."""
 _QUERY_WORD = re.compile(r"(?<![\w:~*?])([A-Za-z][\w'.]*)(?![\w:*?~])")
 
 
@@ -35,7 +36,7 @@ def typed_words(text: str) -> list[str]:
 def word_known(reader: Any, word: str) -> bool:
     """Does the word occur as typed in some release (title, issuer, date words or body)?
 
-    A word that is its own stem is an index term of the text field; the others are in its spelling
+    A word that is its own stem is an index term of the text field; the others are in the vocabulary
     field (see `analysis.EnglishAnalyzer.unstemmed`).
     """
     term = term_for(word)

@@ -31,9 +31,14 @@ that holds it (`tests/test_whoosh_internals.py` checks each on a small index, fa
    `terminfo.set_inline`, a name `W3TermInfo` does not have (it has `set_inlined`), so Whoosh's own
    inlining raises; its default limit (fewer than 1 posting) never reaches it; and a list of a format
    without values is read back (`ListMatcher.value`) as "", which a merge rejects, so empty values are
-   written. Segments record their
-   codec (pickled in the table of contents), so an index written with it needs this class to be read.
-   Fallback: when those names are not there, `writing_codec` gives Whoosh's default codec.
+   written. Such an entry is written compactly (`CompactTermInfo`: Whoosh's header, which already holds
+   the posting's id and weight, then its value bytes, instead of a ~60-byte pickle), through the W3
+   field writer's `start_term` and `_postwriter`, and read through a terms reader whose every decoding
+   of an entry (`term_info`, `items`, `items_from`, the cursor's `term_info`: `_tindex`, `_keycoder`,
+   `_keydecoder`, `_datapos`, `_datalen`) goes through it; entries in Whoosh's own forms read as before.
+   Segments record their codec (pickled in the table of contents), so an index written with it needs
+   this class to be read. Fallback: when those names are not there, `writing_codec` gives Whoosh's
+   default codec.
 """
 
 from __future__ import annotations
@@ -48,7 +53,15 @@ from pathlib import Path
 from pickle import loads
 from typing import Any
 
-from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
+from whoosh.codec.whoosh3 import (
+    W3Codec,
+    W3FieldCursor,
+    W3FieldWriter,
+    W3PostingsWriter,
+    W3TermInfo,
+    W3TermsReader,
+)
+from whoosh.reading import TermNotFound
 
 # ---------------------------------------------------------------------------------- 1. posting blocks
 
@@ -352,8 +365,93 @@ class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
         return terminfo
 
 
+ONE_POSTING = 2
+"""The flags byte of a term entry whose one posting follows its header as raw value bytes. Whoosh writes
+0 (postings in the postings file) or 1 (a pickled tuple of lists follows: ~60 bytes for one posting)."""
+
+
+class CompactTermInfo(W3TermInfo):  # type: ignore[misc]
+    """A term entry that writes a one-posting list as its value bytes alone.
+
+    The header Whoosh writes first (flags, total weight, document frequency, lengths, best weight, first
+    and last id) already holds that posting's id and weight, so only its value (positions, or nothing)
+    follows. Entries of the other kinds are Whoosh's own; the header stays where Whoosh's readers of
+    single figures (`read_weight`, `read_doc_freq`) look for them.
+    """
+
+    def to_bytes(self) -> bytes:
+        inlined = self._inlined
+        if inlined is None or len(inlined[0]) != 1:
+            return bytes(super().to_bytes())
+        header = bytearray(super().to_bytes()[: self._struct.size])
+        header[0] = ONE_POSTING
+        value: bytes = inlined[2][0]
+        return bytes(header) + value
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Any:
+        if data[0] != ONE_POSTING:
+            terminfo = W3TermInfo.from_bytes(data)
+            terminfo.__class__ = cls
+            return terminfo
+        size = cls._struct.size
+        terminfo = W3TermInfo.from_bytes(b"\x00" + data[1:size] + _NO_EXTENT)
+        terminfo.__class__ = cls
+        terminfo._offset = terminfo._length = None
+        terminfo._inlined = ((terminfo._minid,), (terminfo._weight,), (data[size:],))
+        return terminfo
+
+
+_NO_EXTENT = bytes(12)
+"""The offset (8 bytes) and length (4) Whoosh's own decoding of a header expects after it."""
+
+
+class _CompactFieldWriter(W3FieldWriter):  # type: ignore[misc]
+    def start_term(self, btext: bytes) -> None:
+        super().start_term(btext)
+        self._postwriter._terminfo = CompactTermInfo()
+
+
+class _CompactFieldCursor(W3FieldCursor):  # type: ignore[misc]
+    def term_info(self) -> Any:
+        if self._pos is None:
+            return None
+        return CompactTermInfo.from_bytes(self._tindex.dbfile.get(self._datapos, self._datalen))
+
+
+class _CompactTermsReader(W3TermsReader):  # type: ignore[misc]
+    """Whoosh's terms reader whose every reading of an entry goes through `CompactTermInfo`."""
+
+    def cursor(self, fieldname: str, fieldobj: Any) -> Any:
+        return _CompactFieldCursor(self._tindex, fieldname, self._keycoder, self._keydecoder, fieldobj)
+
+    def items(self) -> Any:
+        decode_key = self._keydecoder
+        return ((decode_key(k), CompactTermInfo.from_bytes(v)) for k, v in self._tindex.items())
+
+    def items_from(self, fieldname: str, prefix: bytes) -> Any:
+        decode_key = self._keydecoder
+        found = self._tindex.items_from(self._keycoder(fieldname, prefix))
+        return ((decode_key(k), CompactTermInfo.from_bytes(v)) for k, v in found)
+
+    def term_info(self, fieldname: str, tbytes: bytes) -> Any:
+        try:
+            return CompactTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)])
+        except KeyError:
+            raise TermNotFound(f"No term {fieldname}:{tbytes!r}") from None
+
+
 class InliningCodec(W3Codec):  # type: ignore[misc]
-    """Whoosh's W3 codec whose postings writer inlines short lists (its name is in every segment)."""
+    """Whoosh's W3 codec whose postings writer inlines one-posting lists and writes them compactly
+    (`CompactTermInfo`); its name is in every segment."""
+
+    def field_writer(self, storage: Any, segment: Any) -> Any:
+        return _CompactFieldWriter(self, storage, segment)
+
+    def terms_reader(self, storage: Any, segment: Any) -> Any:
+        name = segment.make_filename(self.TERMS_EXT)
+        postfile = segment.open_file(storage, self.POSTS_EXT)
+        return _CompactTermsReader(self, storage.open_file(name), storage.file_length(name), postfile)
 
     def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
         return _InliningPostingsWriter(
