@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from render import CorpusLoader, furniture_office, grouped
-from statementsearch import StatementIndex, indexer
+from statementsearch import StatementIndex, dedup, indexer
+from statementsearch.reader import read_file
 
 # ------------------------------------------------------------------ near-duplicate groups, any build order
 
@@ -70,6 +71,41 @@ def stored_prints(ix: StatementIndex) -> dict[str, tuple[str, str]]:
     """Release id -> (group, encoded fingerprint), read from the index's stored fields."""
     with ix._ix.searcher() as searcher:
         return {f["id"]: (f["group"], f.get("fingerprint", "")) for f in searcher.all_stored_fields()}
+
+
+def copy_sharing(title: str, body: str, shared: int) -> str:
+    """The body with a header line added whose shingles' hashes are so small that the copy shares only
+    `shared` of the original's ANCHOR_BASE smallest hashes, while it is still its near-duplicate."""
+    original = dedup.fingerprint(title, body)
+    assert original is not None
+    base = set(original.sketch[: dedup.ANCHOR_BASE])
+    for n in range(200_000):
+        header = f"Filed {n}: the desk thanks the other teams, the wire and the photographers for item {n}. "
+        copy = dedup.fingerprint(title, header + body)
+        found = set(copy.sketch[: dedup.ANCHOR_BASE]) if copy else set()
+        if copy and len(base & found) == shared and dedup.is_duplicate(original, copy, same_office=True):
+            return header + body
+    raise AssertionError(f"no header found that leaves {shared} of the smallest hashes shared")
+
+
+def test_an_update_finds_an_indexed_original_by_two_of_its_five_smallest_hashes(
+    tmp_path: Path, seed_path: Path
+) -> None:
+    """A copy that shares two of its original's five smallest hashes (one anchor) is found in the index
+    by an update and joins the original's group, as a fresh build of both groups it."""
+    original = read_file(seed_path).releases[0]
+    record = {"id": "briefing", "title": original.title, "issuer": original.issuer, "body": original.body}
+    copy = {**record, "id": "briefing-copy", "body": copy_sharing(original.title, original.body, 2)}
+    docs = tmp_path / "documents"
+    write_jsonl_files(docs / "first", [record], 1)
+    ix = StatementIndex.create(tmp_path / "index")
+    ix.update(docs)
+    write_jsonl_files(docs / "later", [copy], 1)
+    ix.update(docs)
+    assert stored_groups(ix) == {"briefing": "briefing", "briefing-copy": "briefing"}
+    fresh = StatementIndex.create(tmp_path / "fresh")
+    fresh.update(docs)
+    assert stored_prints(ix) == stored_prints(fresh)
 
 
 def test_an_update_that_changes_an_offices_boilerplate_refreshes_its_releases(

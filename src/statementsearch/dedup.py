@@ -28,12 +28,14 @@ How a fingerprint is made, and why:
 5. Each shingle is hashed with CRC-32 (stable across processes and Python versions, unlike `hash()` of
    a str). The `SKETCH_SIZE` smallest hashes are a bottom-k sketch, from which `similarity` estimates
    the Jaccard similarity of two releases' shingle sets.
-6. Anchors find the candidates worth comparing (a dict here, index terms in the index): each pair of
-   the `ANCHOR_BASE` smallest hashes is one anchor, so two releases are compared when at least two of
-   their five smallest hashes agree. A single hash would do for re-issues, but a five-word phrase that
-   thousands of releases share ("the Department of Homeland") is then often someone's anchor; a pair of
-   such phrases is rare. On the corpora this cut the candidate pairs three-fold and lost none above the
-   threshold.
+6. Anchors find the candidates worth comparing: each pair of the `ANCHOR_BASE` smallest hashes is one
+   anchor, so two releases are compared when at least two of their five smallest hashes agree. A single
+   hash would do for re-issues, but a five-word phrase that thousands of releases share ("the
+   Department of Homeland") is then often someone's anchor; a pair of such phrases is rare. On the
+   corpora this cut the candidate pairs three-fold and lost none above the threshold. Here the pairs
+   are keys of a dict; the index files each release under its five smallest hashes (`anchor_terms`)
+   and takes as candidates the releases found under two of them: the same pairs, with half as many
+   terms per release and a third as many in all (a term costs ~80 bytes of the index's dictionary).
 7. Numbers tell template releases apart. "Dayton receives $154,242 fire grant" / "Burkettsville receives
    $77,045 fire grant", or the 34th and the 38th list of fire companies funded, share 80-95% of their
    text, as much as re-issues do, so no threshold on similarity keeps them apart; their numbers do. The
@@ -73,12 +75,14 @@ from typing import NamedTuple
 
 __all__ = [
     "ANCHOR_BASE",
+    "ANCHOR_SHARED",
     "BOILERPLATE_RELEASES",
     "DUPLICATE_THRESHOLD",
     "SKETCH_SIZE",
     "Fingerprint",
     "GroupEntry",
     "Shingling",
+    "anchor_terms",
     "assign_groups",
     "boilerplate_by_office",
     "boilerplate_of",
@@ -121,6 +125,8 @@ SKETCH_SIZE = 64
 A release with fewer shingles keeps them all, and two such releases are compared exactly."""
 ANCHOR_BASE = 5
 """Anchors are the pairs of this many smallest hashes: 10 per release (step 6)."""
+ANCHOR_SHARED = 2
+"""Anchor terms two releases share when they share an anchor: the two hashes of a pair (step 6)."""
 NUMBER_COUNT = 16
 """Numbers kept per release: the first 16 of its text, in text order (step 7)."""
 BOILERPLATE_RELEASES = 4
@@ -161,7 +167,7 @@ _MIN_NUMBER, _MAX_NUMBER = 3, 8
 number (which differs between two senators' copies of one joint release) rather than an amount."""
 _WINDOW = operator.itemgetter(slice(SHINGLE_CHARS))
 """A shingle from the text after a separator: its first SHINGLE_CHARS letters (a C-level slice)."""
-_FORMAT = "d3"
+_FORMAT = "d4"
 """Version tag of `encode`'s output: fingerprints made another way must not be compared with these
 ("d1" sketched the opening 3,000 characters with longer shingles, "d2" had no sketch of the office's own
 text)."""
@@ -178,7 +184,8 @@ class Fingerprint:
     sketch: tuple[int, ...]
     """The SKETCH_SIZE smallest CRC-32 hashes of the release's shingles, ascending (all when fewer)."""
     anchors: tuple[str, ...]
-    """Each pair of the ANCHOR_BASE smallest hashes as 16 hex digits: terms under which to find candidates."""
+    """Each pair of the ANCHOR_BASE smallest hashes as 16 hex digits: two releases sharing one are
+    candidates (step 6)."""
     numbers: tuple[int, ...]
     """CRC-32 hashes of the first NUMBER_COUNT numbers of the text, in text order (step 7)."""
     own: tuple[int, ...]
@@ -224,7 +231,9 @@ def _shingle_set(text: bytes) -> frozenset[int] | None:
     if len(text) < MIN_CHARS:
         return None
     pieces = text.replace(OTHER_SEPARATOR, SEPARATOR).split(SEPARATOR)
-    windows = map(_WINDOW, map(operator.add, pieces, pieces[1:]))
+    # Two separators in a row ("other than", "together", "whether the" read "oth|th|an"...) leave two
+    # empty pieces: their window is empty, the same in every such text, and the smallest hash of all.
+    windows = filter(None, map(_WINDOW, map(operator.add, pieces, pieces[1:])))
     found = frozenset(map(zlib.crc32, windows))
     return found if len(found) >= MIN_SHINGLES else None
 
@@ -329,6 +338,12 @@ def _make(sketch: tuple[int, ...], numbers: tuple[int, ...], own: tuple[int, ...
     """The fingerprint of a sketch: its anchors follow from its smallest hashes, so they are not stored."""
     anchors = tuple(f"{a:08x}{b:08x}" for a, b in _anchor_pairs(sketch))
     return Fingerprint(sketch, anchors, numbers, sketch if own == sketch else own)
+
+
+def anchor_terms(fp: Fingerprint) -> tuple[str, ...]:
+    """The ANCHOR_BASE smallest hashes as 8 hex digits: the index's terms for a release's anchors. A
+    release found under ANCHOR_SHARED of another's shares an anchor with it (step 6)."""
+    return tuple(f"{value:08x}" for value in fp.sketch[:ANCHOR_BASE])
 
 
 def _anchor_pairs(sketch: Sequence[int]) -> Iterable[tuple[int, int]]:

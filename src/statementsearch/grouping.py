@@ -11,17 +11,19 @@ index's releases whose group or fingerprint changed. A sharded index decides onc
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from .dedup import (
+    ANCHOR_SHARED,
     NO_BOILERPLATE,
     Fingerprint,
     GroupEntry,
     Shingling,
+    anchor_terms,
     assign_groups,
     boilerplate_of,
     decode,
@@ -109,7 +111,7 @@ class Grouper:
         code = self.codes.get(release_id, "")
         if not code:
             return Grouping(release_id)
-        return Grouping(self.groups.get(release_id, release_id), decode(code).anchors, code)
+        return Grouping(self.groups.get(release_id, release_id), anchor_terms(decode(code)), code)
 
     def resolve(self) -> None:
         """Decide the fingerprints and groups of the new releases and of every index release they affect."""
@@ -217,9 +219,13 @@ class Grouper:
         return found
 
     def _sharing_an_anchor(self, fp: Fingerprint) -> Iterator[_Indexed]:
-        from whoosh.query import Or, Term
+        """The index's releases filed under ANCHOR_SHARED of `fp`'s anchor terms (`dedup.anchor_terms`)."""
+        from whoosh.query import Term
 
-        yield from self._indexed(self.searcher.docs_for_query(Or([Term("anchors", a) for a in fp.anchors])))
+        found: Counter[int] = Counter()
+        for term in anchor_terms(fp):
+            found.update(self.searcher.docs_for_query(Term("anchors", term)))
+        yield from self._indexed(sorted(docnum for docnum, n in found.items() if n >= ANCHOR_SHARED))
 
     def _indexed(self, docnums: Iterable[int], keep_replaced: bool = False) -> Iterator[_Indexed]:
         """The index's releases among `docnums`, except (unless `keep_replaced`) those of replaced files."""
@@ -234,7 +240,7 @@ class Grouper:
         for docnum, group, code in self.rewrites:
             stored = self.searcher.stored_fields(docnum)
             release = release_from_stored(stored)
-            anchors = decode(code).anchors if code else ()
+            anchors = anchor_terms(decode(code)) if code else ()
             writer.delete_by_term("id", release.id)
             state = state_term(release.path, manifest[release.path].file_hash)
             writer.add_document(**release_document(release, state, Grouping(group, anchors, code)))
