@@ -17,7 +17,7 @@ from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFil
 from helpers import SEED
 from statementsearch.analysis import STOP_WORD_SET, TOKEN_PATTERN, EnglishAnalyzer, word_spans
 from statementsearch.reader import read_file
-from statementsearch.schema import TextField
+from statementsearch.schema import TextField, VarintPositions
 from synthetic import records, vocabulary
 
 WHOOSH_CHAIN = (
@@ -68,9 +68,11 @@ def assert_terms_match_whoosh_chain(texts: list[str]) -> None:
 
 
 def assert_postings_equal_whoosh_text_field(texts: list[str], boost: float) -> None:
-    """Same terms, frequencies, weights and positions as `fields.TEXT.index` with the same analyzer."""
+    """Same terms, frequencies, weights and positions as `fields.TEXT.index` with the same analyzer
+    (and the same encoding of positions)."""
     ours = TextField(field_boost=boost)
     theirs = fields.TEXT(analyzer=EnglishAnalyzer(), phrase=True, field_boost=boost)
+    theirs.format = VarintPositions(field_boost=boost)
     for text in texts:
         assert sorted(ours.index(text)) == sorted(theirs.index(text)), text[:80]
 

@@ -17,6 +17,7 @@ from statementsearch.schema import (
     SECTION_GAP,
     TITLE_BOOST,
     TextField,
+    VarintPositions,
     VocabularyField,
     date_range,
     date_words,
@@ -140,3 +141,13 @@ def test_a_date_range_covers_its_last_day_whole() -> None:
     assert (q.startdate, q.enddate) == (datetime(2020, 1, 3), datetime(2020, 1, 5, 23, 59, 59))
     assert date_range("date", None, date(2020, 1, 5)).startdate is None
     assert date_range("date", date(2020, 1, 3), None).enddate is None
+
+
+@pytest.mark.parametrize("positions", [[0], [3, 4, 5], [0, 127, 128, 16_511, 16_512, 2_000_000]])
+def test_varint_positions_read_back_with_their_count(positions: list[int]) -> None:
+    """Positions are written as their count and gaps in varints (one byte for gaps under 128)."""
+    encoded = VarintPositions().encode(positions)
+    assert VarintPositions().decode_positions(encoded) == positions
+    assert VarintPositions().decode_frequency(encoded) == len(positions)
+    assert VarintPositions(field_boost=2.0).decode_weight(encoded) == 2.0 * len(positions)
+    assert len(VarintPositions().encode([5, 9, 100])) == 4

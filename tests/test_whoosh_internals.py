@@ -188,6 +188,41 @@ def test_compact_entries_read_back_as_whoosh_writes_postings(
     assert set(flags) == {0, whoosh_internals.ONE_POSTING}
 
 
+def test_positions_are_packed_one_bytes_a_block_and_read_as_whooshs_tuple(
+    tmp_path: Path, small_ix: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block's positions are written as one packed bytes (`pack_values`), and read back, cut or
+    whole, as the same values as the tuple Whoosh's own writer makes of them."""
+    from whoosh.codec.whoosh3 import W3Codec
+    from whoosh.index import open_dir
+
+    from statementsearch import indexer
+
+    monkeypatch.setattr(indexer, "writing_codec", W3Codec)
+    with StatementIndex.create(tmp_path / "whoosh") as ix:
+        ix.update(small_ix.path.parent / "documents")
+    with open_dir(str(small_ix.path)).reader() as ours, open_dir(str(tmp_path / "whoosh")).reader() as theirs:
+        packed = whoosh_internals.blocks(ours.leaf_readers()[0][0], "text", "road")
+        plain = whoosh_internals.blocks(theirs.leaf_readers()[0][0], "text", "road")
+        assert packed and plain and all(b.packed for b in packed) and not any(b.packed for b in plain)
+        raw = [whoosh_internals._block_bytes(block) for block in packed]
+        assert all(isinstance(whoosh_internals.loads(data)[2], bytes) for data in raw)
+        assert all(data.find(whoosh_internals._VALUES_START) > 0 for data in raw)
+        assert [whoosh_internals.decode_all(b) for b in packed] == [
+            whoosh_internals.decode_all(b) for b in plain
+        ]
+        assert [whoosh_internals.decode(b) for b in packed] == [whoosh_internals.decode(b) for b in plain]
+
+
+def test_packed_values_round_trip_and_refuse_damage() -> None:
+    values = [b"", b"\x01", b"\x02\x81\x01" * 50, bytes(300)]
+    packed = whoosh_internals.pack_values(values)
+    assert whoosh_internals.unpack_values(packed) == tuple(values)
+    for damaged in (packed[:-1], packed + b"x", packed[:2]):
+        with pytest.raises(ValueError):
+            whoosh_internals.unpack_values(damaged)
+
+
 def test_an_entry_in_whooshs_inline_form_still_reads(small_ix: Any) -> None:
     """Indexes written before compact entries keep Whoosh's pickled inline form; it reads the same."""
     from whoosh.codec.whoosh3 import W3TermInfo

@@ -10,7 +10,8 @@ that holds it (`tests/test_whoosh_internals.py` checks each on a small index, fa
    kept in the term's info, the term table's `matcher`. Fallback: `blocks` returns None for any other
    layout and the caller ranks the query with Whoosh's matchers.
 2. The pickle cut point (`_VALUES_START`): a block is a protocol-2 pickle of (ids, weights, values)
-   whose values start with a call to `_codecs.encode`; the ranker unpickles only what comes before.
+   whose values start with a call to `_codecs.encode` (after a mark when they are Whoosh's tuple); the
+   ranker unpickles only what comes before.
    Fallback: when the cut does not give a tuple of the block's length, the whole block is unpickled.
 3. Numeric columns read whole (`length_bytes`, `numeric_values`): each field's lengths column
    (`_perdoc._cached_reader`, `LENGTHS_COLUMN`, `_lenfield`) and the date column, each read as one slice
@@ -36,6 +37,10 @@ that holds it (`tests/test_whoosh_internals.py` checks each on a small index, fa
    field writer's `start_term` and `_postwriter`, and read through a terms reader whose every decoding
    of an entry (`term_info`, `items`, `items_from`, the cursor's `term_info`: `_tindex`, `_keycoder`,
    `_keydecoder`, `_datapos`, `_datalen`) goes through it; entries in Whoosh's own forms read as before.
+   A block's values of a format whose values vary in size (positions) are written as one packed bytes
+   (`pack_values`: the W3 postings writer's `_mini_values`, `_format`, `_values`) instead of a tuple,
+   and read by a leaf matcher whose `_read_values` unpacks them (`_data`, `_fixedsize`); a tuple, as
+   Whoosh writes it, reads as before.
    Segments record their codec (pickled in the table of contents), so an index written with it needs
    this class to be read. Fallback: when those names are not there, `writing_codec` gives Whoosh's
    default codec.
@@ -48,7 +53,7 @@ import io
 import threading
 import zlib
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from pathlib import Path
 from pickle import loads
 from typing import Any
@@ -57,11 +62,14 @@ from whoosh.codec.whoosh3 import (
     W3Codec,
     W3FieldCursor,
     W3FieldWriter,
+    W3LeafMatcher,
     W3PostingsWriter,
     W3TermInfo,
     W3TermsReader,
 )
 from whoosh.reading import TermNotFound
+
+from . import varints
 
 # ---------------------------------------------------------------------------------- 1. posting blocks
 
@@ -76,15 +84,13 @@ class Block:
     count: int
     data: tuple[Any, ...]  # (postfile, data offset, data length, compressed)
     inline: tuple[list[int], Any, Any] | None = None  # (ids, weights, values) of a list kept in its term
+    packed: bool = False  # its values are one bytes (`pack_values`), not a tuple
 
 
 def blocks(reader: Any, field: str, text: str) -> list[Block] | None:
     """The blocks of a term's postings in one segment ([] when absent); None for a layout not known here."""
-    try:
-        from whoosh.codec.whoosh3 import W3LeafMatcher
-        from whoosh.matching import ListMatcher
-    except ImportError:  # pragma: no cover - another Whoosh
-        return None
+    from whoosh.matching import ListMatcher
+
     btext = text.encode("utf-8")
     if (field, btext) not in reader:
         return []
@@ -98,23 +104,25 @@ def blocks(reader: Any, field: str, text: str) -> list[Block] | None:
         weights = [1.0] * len(ids) if matcher._weights is None else list(matcher._weights)
         inline = (ids, weights, list(matcher._values))
         return [Block(ids[-1], info.max_weight(), info.min_length(), len(ids), (), inline)]
-    if type(matcher) is not W3LeafMatcher or matcher._byteids:
+    if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
         return None
+    packed = isinstance(matcher, _PackedLeafMatcher) and _variable(matcher._fixedsize)
     found = []
     while matcher.is_active():
         m = matcher
         extent = (m._postfile, m._dataoffset, m._nextoffset - m._dataoffset, m._compression)
-        found.append(Block(m._maxid, m._maxweight, m._minlength, m._blocklength, extent))
+        found.append(Block(m._maxid, m._maxweight, m._minlength, m._blocklength, extent, None, packed))
         m._next_block()
     return found
 
 
 # ---------------------------------------------------------------------------------- 2. pickle cut point
 
-_VALUES_START = b"(c_codecs\nencode\n"
+_VALUES_START = b"c_codecs\nencode\n"
 """Where a block's pickled (ids, weights, values) reaches its values: Whoosh pickles it with protocol 2,
-which writes each posting's encoded positions as a call to `_codecs.encode`. Unpickling those is ~90% of
-a block's decoding time, and ranking needs only ids and weights."""
+which writes bytes as a call to `_codecs.encode`: the packed values (`pack_values`), or after a mark
+the tuple of each posting's encoded positions. Unpickling those was ~90% of a block's decoding time in
+Whoosh's layout, and ranking needs only ids and weights."""
 
 
 def decode(block: Block) -> tuple[list[int], Any]:
@@ -123,6 +131,8 @@ def decode(block: Block) -> tuple[list[int], Any]:
         return block.inline[0], block.inline[1]
     raw = _block_bytes(block)
     cut = raw.find(_VALUES_START)
+    if cut > 0 and raw[cut - 1 : cut] == b"(":  # Whoosh's tuple of values: cut before its mark
+        cut -= 1
     if cut > 0:
         try:
             ids, weights, _ = loads(raw[:cut] + b"N\x87.")  # (ids, weights, None)
@@ -139,6 +149,8 @@ def decode_all(block: Block) -> tuple[list[int], Any, Any]:
     if block.inline is not None:
         return block.inline
     ids, weights, values = loads(_block_bytes(block))[:3]
+    if block.packed and isinstance(values, bytes):
+        values = unpack_values(values)
     return *_expand(block, ids, weights), values
 
 
@@ -351,7 +363,48 @@ def writing_codec() -> Any:
     return W3Codec()  # pragma: no cover - another Whoosh
 
 
+def _variable(fixed_size: int | None) -> bool:
+    """Whether a format's posting values vary in size (positions), which Whoosh keeps as a tuple."""
+    return fixed_size is None or fixed_size < 0
+
+
+def pack_values(values: list[bytes]) -> bytes:
+    """A block's posting values as one bytes: their count and lengths as varints, then the values.
+
+    Whoosh pickles them as a tuple, each bytes value a call to `_codecs.encode` of its own (~12 bytes
+    before compression, and most of a block's decoding time); this halves the postings of positions."""
+    return varints.encode([len(values), *map(len, values)]) + b"".join(values)
+
+
+def unpack_values(data: bytes) -> tuple[bytes, ...]:
+    """The values `pack_values` packed (ValueError when damaged)."""
+    (count,), at = varints.decode(data, count=1)
+    lengths, at = varints.decode(data, at, count)
+    ends = list(accumulate(lengths, initial=at))
+    if ends[-1] != len(data):
+        raise ValueError("packed posting values of the wrong length")
+    return tuple(data[start:end] for start, end in pairwise(ends))
+
+
+class _PackedLeafMatcher(W3LeafMatcher):  # type: ignore[misc]
+    """Whoosh's reader of a posting list, for blocks whose values may be packed (`pack_values`)."""
+
+    def _read_values(self) -> None:
+        if self._data is None:
+            self._read_data()
+        values = self._data[2]
+        if isinstance(values, bytes) and _variable(self._fixedsize):
+            self._values = unpack_values(values)
+        else:
+            super()._read_values()
+
+
 class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
+    def _mini_values(self) -> Any:
+        if _variable(self._format.fixed_value_size()):
+            return pack_values(self._values)
+        return super()._mini_values()
+
     def finish_postings(self) -> Any:
         if self.written() or len(self) >= self._inlinelimit:
             return super().finish_postings()
@@ -447,6 +500,14 @@ class InliningCodec(W3Codec):  # type: ignore[misc]
 
     def field_writer(self, storage: Any, segment: Any) -> Any:
         return _CompactFieldWriter(self, storage, segment)
+
+    def postings_reader(
+        self, dbfile: Any, terminfo: Any, format_: Any, term: Any = None, scorer: Any = None
+    ) -> Any:
+        if terminfo.is_inlined():
+            return super().postings_reader(dbfile, terminfo, format_, term=term, scorer=scorer)
+        offset, length = terminfo.extent()
+        return _PackedLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
     def terms_reader(self, storage: Any, segment: Any) -> Any:
         name = segment.make_filename(self.TERMS_EXT)

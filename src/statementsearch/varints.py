@@ -1,0 +1,41 @@
+"""Unsigned integers as LEB128 varints: 7 bits a byte, low bits first, the high bit set on all but the
+last byte of a number. The index's compact encodings (positions, a block's posting values) use them:
+most numbers there are small, and they read the same on every machine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def encode(numbers: Iterable[int]) -> bytes:
+    """The numbers (each 0 or more) as varints, one after another."""
+    out = bytearray()
+    append = out.append
+    for number in numbers:
+        while number >= 0x80:
+            append(number & 0x7F | 0x80)
+            number >>= 7
+        append(number)
+    return bytes(out)
+
+
+def decode(data: bytes, start: int = 0, count: int = -1) -> tuple[list[int], int]:
+    """The numbers `encode` wrote from `start` on (`count` of them, or all), and where they end.
+    ValueError when the data ends inside a number or holds fewer than `count`."""
+    numbers: list[int] = []
+    append = numbers.append
+    value = shift = 0
+    at = start
+    end = len(data)
+    while at < end and count != len(numbers):
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+        else:
+            append(value)
+            value = shift = 0
+    if shift or (count >= 0 and len(numbers) != count):
+        raise ValueError("varints end early")
+    return numbers, at
