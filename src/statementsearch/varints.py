@@ -9,6 +9,9 @@ from collections.abc import Iterable
 
 def encode(numbers: Iterable[int]) -> bytes:
     """The numbers (each 0 or more) as varints, one after another."""
+    numbers = list(numbers)
+    if numbers and max(numbers) < 0x80 and min(numbers) >= 0:  # one byte each: written in C
+        return bytes(numbers)
     out = bytearray()
     append = out.append
     for number in numbers:
