@@ -25,6 +25,9 @@ def encode(numbers: Iterable[int]) -> bytes:
 def decode(data: bytes, start: int = 0, count: int = -1) -> tuple[list[int], int]:
     """The numbers `encode` wrote from `start` on (`count` of them, or all), and where they end.
     ValueError when the data ends inside a number or holds fewer than `count`."""
+    chunk = data[start:] if count < 0 else data[start : start + count]
+    if chunk and max(chunk) < 0x80 and (count < 0 or len(chunk) == count):  # one byte each: read in C
+        return list(chunk), start + len(chunk)
     numbers: list[int] = []
     append = numbers.append
     value = shift = 0
