@@ -490,7 +490,7 @@ def test_a_statement_an_office_posts_many_times_under_one_headline_stays_one_gro
 
 def exact(hashes: tuple[int, ...]) -> Fingerprint:
     """A fingerprint of fewer hashes than a sketch holds: compared exactly, with no numbers."""
-    return Fingerprint(hashes, (), (), hashes)
+    return Fingerprint(hashes, (), hashes)
 
 
 def test_similarity_at_the_threshold_is_one_statement() -> None:
@@ -504,7 +504,7 @@ def test_similarity_at_the_threshold_is_one_statement() -> None:
 @pytest.mark.parametrize("sketch", [(), (5, 3, 9), (3, 3, 9)], ids=["empty", "out-of-order", "repeated"])
 def test_a_stored_fingerprint_out_of_shape_is_refused(sketch: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="damaged fingerprint"):
-        dedup.decode(dedup.encode(Fingerprint(sketch, (), (), sketch)))
+        dedup.decode(dedup.encode(Fingerprint(sketch, (), sketch)))
 
 
 # ----------------------------------------------------------------- the method's numbers, written out
@@ -650,4 +650,4 @@ def test_full_sketches_are_compared_below_the_smaller_largest_hash() -> None:
     holds 33..64: half of the union there is shared (0.5, not the 32 of 96 of the sketches as sets)."""
     first, second = tuple(range(1, 65)), tuple(range(33, 97))
     assert len(first) == len(second) == dedup.SKETCH_SIZE == 64
-    assert dedup.similarity(Fingerprint(first, (), (), first), Fingerprint(second, (), (), second)) == 0.5
+    assert dedup.similarity(Fingerprint(first, (), first), Fingerprint(second, (), second)) == 0.5

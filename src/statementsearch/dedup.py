@@ -183,14 +183,17 @@ class Fingerprint:
 
     sketch: tuple[int, ...]
     """The SKETCH_SIZE smallest CRC-32 hashes of the release's shingles, ascending (all when fewer)."""
-    anchors: tuple[str, ...]
-    """Each pair of the ANCHOR_BASE smallest hashes as 16 hex digits: two releases sharing one are
-    candidates (step 6)."""
     numbers: tuple[int, ...]
     """CRC-32 hashes of the first NUMBER_COUNT numbers of the text, in text order (step 7)."""
     own: tuple[int, ...]
     """The sketch of the shingles that are not its office's boilerplate (step 8): equal to `sketch` when
     none of them is, empty when fewer than MIN_SHINGLES are left (nothing of its own to judge by)."""
+
+    @property
+    def anchors(self) -> tuple[str, ...]:
+        """Each pair of the ANCHOR_BASE smallest hashes as 16 hex digits: two releases sharing one are
+        candidates (step 6)."""
+        return tuple(f"{a:08x}{b:08x}" for a, b in _anchor_pairs(self.sketch))
 
 
 class Shingling(NamedTuple):
@@ -335,9 +338,8 @@ def fingerprint_of(found: Shingling, boilerplate: frozenset[int] = NO_BOILERPLAT
 
 
 def _make(sketch: tuple[int, ...], numbers: tuple[int, ...], own: tuple[int, ...]) -> Fingerprint:
-    """The fingerprint of a sketch: its anchors follow from its smallest hashes, so they are not stored."""
-    anchors = tuple(f"{a:08x}{b:08x}" for a, b in _anchor_pairs(sketch))
-    return Fingerprint(sketch, anchors, numbers, sketch if own == sketch else own)
+    """The fingerprint of a sketch (one tuple for `own` when it is the sketch)."""
+    return Fingerprint(sketch, numbers, sketch if own == sketch else own)
 
 
 def anchor_terms(fp: Fingerprint) -> tuple[str, ...]:

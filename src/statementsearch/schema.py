@@ -147,7 +147,7 @@ class TextField(fields.TEXT):  # type: ignore[misc]
 
 class VocabularyField(fields.FieldType):  # type: ignore[misc]
     """The words of a `TextField` that stemming changes, as typed, each filed under the releases that
-    hold it: with the text field's own terms, the vocabulary did-you-mean and `word~` look in.
+    hold it: with the text field's own terms, the vocabulary did-you-mean looks in (`spelling`).
 
     Whoosh's own spelling field (`TEXT(spelling=True)`) files every such word under document 0 of its
     segment, whichever document holds it; when that document is deleted, a merge drops every word of
