@@ -234,6 +234,24 @@ def releases_of(ix: StatementIndex | ShardedIndex) -> set[tuple[str, str]]:
     return {(rid, ix.show(rid).content_hash) for rid in ids}
 
 
+def test_a_task_with_large_inputs_runs_without_a_warning(cluster: Cluster) -> None:
+    """A build step carries its shard's fingerprints (tens of MB on a large corpus); Dask's warning about
+    a large graph would reach the user's terminal."""
+    import warnings
+
+    from statementsearch.shards.runner import ClusterRunner
+
+    runner = ClusterRunner(cluster.address)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results = list(runner.run(len, [(b"x" * 12_000_000,), (b"y" * 3,)]))
+    finally:
+        runner.close()
+    assert results == [(0, 12_000_000), (1, 3)]
+    assert not [w for w in caught if "graph" in str(w.message).lower()], [str(w.message) for w in caught]
+
+
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(sharded_index: ShardedIndex) -> None:
     import socket
 

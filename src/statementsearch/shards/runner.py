@@ -36,6 +36,11 @@ DOWN_FOR = 60.0
 """Seconds a worker whose actor failed gets no actor call (its work goes as tasks meanwhile)."""
 ACTOR_TIMEOUT = 30.0
 """Seconds to start an actor on a worker before giving up on that worker."""
+LARGE_TASK = "2GiB"
+"""The size of a task's inputs past which Dask warns (10 MB by default: a user's build would print a
+warning). A write step carries its shard's fingerprints and groups, ~18 MB for half the corpus; they stay
+in the task rather than scattered to a worker beforehand, as scattered data is lost with a killed worker,
+and the step's retry on another worker with it."""
 CLUSTER_EXTRA = 'pip install "statementsearch[cluster]" (in a checkout: pip install -e ".[cluster]")'
 
 
@@ -205,7 +210,10 @@ class ClusterRunner:
     # -- tasks
 
     def run(self, function: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
-        futures = [self._client.submit(function, *call, pure=False) for call in calls]
+        import dask
+
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": LARGE_TASK}):
+            futures = [self._client.submit(function, *call, pure=False) for call in calls]
         for n, future in enumerate(futures):  # all run at once; results are taken in order
             yield n, future.result()
 
