@@ -139,6 +139,17 @@ def test_fixes_install_once_and_survive_missing_names(monkeypatch: pytest.Monkey
     whoosh_internals.apply_fixes()  # nothing to patch: no error, Whoosh's own behaviour stands
 
 
+def written_by_whoosh(docs: Path, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index of `docs` at `path` written with Whoosh's own codec (no compact entries, no packing)."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from statementsearch import indexer
+
+    monkeypatch.setattr(indexer, "writing_codec", W3Codec)
+    with StatementIndex.create(path) as ix:
+        ix.update(docs)
+
+
 def _postings(path: Path) -> dict[tuple[str, bytes], tuple[Any, ...]]:
     """Every term of an index (one segment), with its figures and its postings as Whoosh reads them."""
     from whoosh.index import open_dir
@@ -164,10 +175,7 @@ def test_compact_entries_read_back_as_whoosh_writes_postings(
     """The same documents written with the compact codec and with Whoosh's own give every term the same
     document frequency, weight and postings (ids, weights, positions), and most terms of one release
     are written compactly: their header and their value bytes, nothing else."""
-    from whoosh.codec.whoosh3 import W3Codec
     from whoosh.index import open_dir
-
-    from statementsearch import indexer
 
     docs = tmp_path / "documents"
     docs.mkdir()
@@ -177,9 +185,7 @@ def test_compact_entries_read_back_as_whoosh_writes_postings(
     (docs / "r.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
     with StatementIndex.create(tmp_path / "compact") as ix:
         ix.update(docs)
-    monkeypatch.setattr(indexer, "writing_codec", W3Codec)
-    with StatementIndex.create(tmp_path / "whoosh") as ix:
-        ix.update(docs)
+    written_by_whoosh(docs, tmp_path / "whoosh", monkeypatch)
     compact, plain = _postings(tmp_path / "compact"), _postings(tmp_path / "whoosh")
     assert compact == plain
     with open_dir(str(tmp_path / "compact")).reader() as reader:
@@ -195,14 +201,9 @@ def test_positions_are_packed_one_bytes_a_block_and_read_as_whooshs_tuple(
 ) -> None:
     """A block's positions are written as one packed bytes (`pack_values`), and read back, cut or
     whole, as the same values as the tuple Whoosh's own writer makes of them."""
-    from whoosh.codec.whoosh3 import W3Codec
     from whoosh.index import open_dir
 
-    from statementsearch import indexer
-
-    monkeypatch.setattr(indexer, "writing_codec", W3Codec)
-    with StatementIndex.create(tmp_path / "whoosh") as ix:
-        ix.update(small_ix.path.parent / "documents")
+    written_by_whoosh(small_ix.path.parent / "documents", tmp_path / "whoosh", monkeypatch)
     with open_dir(str(small_ix.path)).reader() as ours, open_dir(str(tmp_path / "whoosh")).reader() as theirs:
         packed = whoosh_internals.blocks(ours.leaf_readers()[0][0], "text", "road")
         plain = whoosh_internals.blocks(theirs.leaf_readers()[0][0], "text", "road")
