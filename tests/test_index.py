@@ -187,6 +187,29 @@ def test_a_damaged_index_raises_index_corrupt_error(
     assert "--rebuild" in message and "\n" not in message and str(index) in message
 
 
+def test_a_damaged_posting_block_raises_index_corrupt_error(tmp_path: Path, seed_docs: Path) -> None:
+    """Damage inside the postings, which opening the index does not read, is reported as damage by the
+    search that reads it."""
+    from statementsearch import block_layout, whoosh_internals
+
+    index = tmp_path / "index"
+    with StatementIndex.create(index) as ix:
+        ix.update(seed_docs)
+        with ix._searcher() as lease:
+            (leaf, _), *_ = lease.searcher.reader().leaf_readers()
+            blocks = whoosh_internals.blocks(leaf, "text", "attack")
+            assert blocks and blocks[0].inline is None
+            raw = whoosh_internals._block_bytes(blocks[0])
+    assert block_layout.is_own(raw)
+    segment = _segment(index)
+    data = segment.read_bytes()
+    at = data.index(raw)
+    segment.write_bytes(data[: at + 1] + b"\x03" + data[at + 2 :])  # an id width no block has
+    with pytest.raises(IndexCorruptError) as raised, StatementIndex.open(index) as ix:
+        ix.search("attacks")
+    assert "--rebuild" in str(raised.value) and str(index) in str(raised.value)
+
+
 # ---------------------------------------------------------------------------------------------- results
 
 

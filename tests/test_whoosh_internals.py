@@ -76,19 +76,32 @@ def test_blocks_fall_back_to_none_when_the_layout_is_unknown(
 
 
 def test_the_pickle_cut_gives_what_the_whole_block_gives(
-    small_ix: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_ix: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reader = _reader(small_ix)
-    blocks = whoosh_internals.blocks(reader, "text", "road")
-    assert blocks
-    for block in blocks:
-        ids, weights, values = whoosh_internals.decode_all(block)
-        cut_ids, cut_weights = whoosh_internals.decode(block)
-        assert (cut_ids, list(cut_weights)) == (ids, list(weights)) and len(values) == len(ids)
-    monkeypatch.setattr(whoosh_internals, "_VALUES_START", b"no such bytes")  # the fallback: no cut
-    assert [whoosh_internals.decode(b)[0] for b in blocks] == [
-        whoosh_internals.decode_all(b)[0] for b in blocks
-    ]
+    """Blocks in Whoosh's own layout (a pickle) are read by cutting the pickle before the values."""
+    from whoosh.index import open_dir
+
+    written_by_whoosh(small_ix.path.parent / "documents", tmp_path / "whoosh", monkeypatch)
+    with open_dir(str(tmp_path / "whoosh")).reader() as reader:
+        blocks = whoosh_internals.blocks(reader.leaf_readers()[0][0], "text", "road")
+        assert blocks and not any(whoosh_internals.block_layout.is_own(_raw(b)) for b in blocks)
+        for block in blocks:
+            ids, weights, values = whoosh_internals.decode_all(block)
+            cut_ids, cut_weights = whoosh_internals.decode(block)
+            assert (cut_ids, list(cut_weights)) == (ids, list(weights)) and len(values) == len(ids)
+        monkeypatch.setattr(whoosh_internals, "_VALUES_START", b"no such bytes")  # the fallback: no cut
+        assert [whoosh_internals.decode(b)[0] for b in blocks] == [
+            whoosh_internals.decode_all(b)[0] for b in blocks
+        ]
+
+
+def _raw(block: Any) -> bytes:
+    return whoosh_internals._block_bytes(block)
+
+
+def _lists(decoded: tuple[Any, ...]) -> list[list[Any]]:
+    """A decoded block's parts as lists (weights come as an array from one layout, a tuple from the other)."""
+    return [list(part) for part in decoded]
 
 
 def test_length_column_equals_whoosh_field_lengths(small_ix: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -196,34 +209,23 @@ def test_compact_entries_read_back_as_whoosh_writes_postings(
     assert set(flags) == {0, whoosh_internals.ONE_POSTING}
 
 
-def test_positions_are_packed_one_bytes_a_block_and_read_as_whooshs_tuple(
+def test_blocks_are_written_in_the_own_layout_and_read_as_whooshs(
     tmp_path: Path, small_ix: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A block's positions are written as one packed bytes (`pack_values`), and read back, cut or
-    whole, as the same values as the tuple Whoosh's own writer makes of them."""
+    """A block is written in `block_layout`'s layout, and read back (ids and weights alone, or with
+    the values, or by Whoosh's own matcher) as the same postings as the pickle Whoosh's writer makes."""
     from whoosh.index import open_dir
 
     written_by_whoosh(small_ix.path.parent / "documents", tmp_path / "whoosh", monkeypatch)
     with open_dir(str(small_ix.path)).reader() as ours, open_dir(str(tmp_path / "whoosh")).reader() as theirs:
-        packed = whoosh_internals.blocks(ours.leaf_readers()[0][0], "text", "road")
-        plain = whoosh_internals.blocks(theirs.leaf_readers()[0][0], "text", "road")
-        assert packed and plain and all(b.packed for b in packed) and not any(b.packed for b in plain)
-        raw = [whoosh_internals._block_bytes(block) for block in packed]
-        assert all(isinstance(whoosh_internals.loads(data)[2], bytes) for data in raw)
-        assert all(data.find(whoosh_internals._VALUES_START) > 0 for data in raw)
-        assert [whoosh_internals.decode_all(b) for b in packed] == [
-            whoosh_internals.decode_all(b) for b in plain
-        ]
-        assert [whoosh_internals.decode(b) for b in packed] == [whoosh_internals.decode(b) for b in plain]
-
-
-def test_packed_values_round_trip_and_refuse_damage() -> None:
-    values = [b"", b"\x01", b"\x02\x81\x01" * 50, bytes(300)]
-    packed = whoosh_internals.pack_values(values)
-    assert whoosh_internals.unpack_values(packed) == tuple(values)
-    for damaged in (packed[:-1], packed + b"x", packed[:2]):
-        with pytest.raises(ValueError):
-            whoosh_internals.unpack_values(damaged)
+        for word in ("road", "budget", "cross"):
+            own = whoosh_internals.blocks(ours.leaf_readers()[0][0], "text", word)
+            plain = whoosh_internals.blocks(theirs.leaf_readers()[0][0], "text", word)
+            assert own and plain and all(whoosh_internals.block_layout.is_own(_raw(b)) for b in own)
+            for decode in (whoosh_internals.decode_all, whoosh_internals.decode):
+                assert [_lists(decode(b)) for b in own] == [_lists(decode(b)) for b in plain]
+            mine, whooshs = ours.postings("text", word.encode()), theirs.postings("text", word.encode())
+            assert list(mine.items_as("positions")) == list(whooshs.items_as("positions"))
 
 
 def test_an_entry_in_whooshs_inline_form_still_reads(small_ix: Any) -> None:

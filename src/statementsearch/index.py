@@ -278,6 +278,8 @@ class StatementIndex:
         lease.users += 1
         try:
             yield lease
+        except _damage_errors() as exc:  # a file damaged where opening it did not look
+            raise _unreadable(self.path, exc) from exc
         finally:
             lease.users -= 1
 
@@ -338,9 +340,14 @@ class StatementIndex:
         with self._searcher() as lease:
             reader = lease.searcher.reader()
             matching = self._matching(lease, query, issuer, since, until)
-            if not matching.any():
+            # The matches' own page says whether anything matches (a filled one may hold others);
+            # a filled list then starts from the same matches (`Matching.top` keeps them).
+            results = run(matching, sort, offset + limit, collapse)
+            if not results:
                 matching = relaxed(matching, lambda word: _has_correction(reader, word)) or matching
-            results = run(matching, sort, offset + limit, collapse, fill)[offset:]
+            if fill or not results:
+                results = run(matching, sort, offset + limit, collapse, fill)
+            results = results[offset:]
             hits = self._hits(lease, matching, results, offset, collapse, snippets, fill)
             counts = count_matches(matching, collapse) if facets else Counts(len(hits), len(hits), ())
             suggestion = phrase = None
@@ -655,12 +662,30 @@ def _retried(open_it: Callable[[], Any], folder: Path) -> Any:
             return open_it()
         except Exception as exc:  # Whoosh raises many kinds on a damaged index
             if attempt == OPEN_ATTEMPTS - 1:
-                raise IndexCorruptError(
-                    f"index at {folder} cannot be read ({type(exc).__name__}: {exc}); "
-                    "rebuild it with `statementsearch index --rebuild`"
-                ) from exc
+                raise _unreadable(folder, exc) from exc
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _unreadable(folder: Path, exc: BaseException) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"index at {folder} cannot be read ({type(exc).__name__}: {exc}); "
+        "rebuild it with `statementsearch index --rebuild`"
+    )
+
+
+def _damage_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged index file raises: the decoders' own errors, never a user's (a bad query
+    or date raises this package's errors, which pass through)."""
+    import pickle
+    import struct
+    import zlib
+
+    from whoosh.reading import CorruptIndexError
+
+    from .block_layout import DamagedBlockError
+
+    return (struct.error, zlib.error, pickle.UnpicklingError, EOFError, CorruptIndexError, DamagedBlockError)
 
 
 def _check_marker(folder: Path) -> None:

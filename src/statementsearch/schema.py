@@ -33,8 +33,9 @@ from .models import Release
 # segment's first release, so deleting that release lost the segment's whole vocabulary at a merge; and
 # fingerprints of format "d4", without the empty shingle that every text with two separators in a row
 # shared (15% of the corpus held it among its five smallest hashes, the anchors' base); a release filed
-# under its five smallest hashes instead of their ten pairs (`dedup.anchor_terms`).
-SCHEMA_VERSION = 9
+# under its five smallest hashes instead of their ten pairs (`dedup.anchor_terms`). 10: posting blocks in
+# `block_layout`'s layout (ids and weights as arrays, values apart) instead of a compressed pickle.
+SCHEMA_VERSION = 10
 
 # Bare query words are looked up in one field, `text`, that holds a release's title, issuer, date words
 # and body, each occurrence weighted by its section's boost: a term's weight in a release is the sum of

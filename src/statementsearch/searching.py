@@ -126,6 +126,7 @@ class Matching:
 
     def __post_init__(self) -> None:
         self.plan: Plan | None = plan_for(self.reading) if self.ranker is not None else None
+        self._tops: dict[tuple[int, float | None], list[Ranked]] = {}
 
     def with_reading(self, reading: Reading) -> Matching:
         return Matching(self.searcher, reading, self.allowed, self.columns, self.ranker)
@@ -142,13 +143,17 @@ class Matching:
 
     def top(self, k: int, at_least: float | None = None) -> list[Ranked]:
         """The k best matches, best first; equal scores in the stable order of `Columns.key`.
-        `at_least`: a score k matches are known to reach (see `Ranker.top`)."""
+        `at_least`: a score k matches are known to reach (see `Ranker.top`). Kept for the reading's
+        next question: a search asks for its page, then a filled list asks for the same matches."""
         if self.allowed is not None and not self.allowed:
             return []
-        ranked = self._by_plan(k, at_least)
-        if ranked is None:
-            ranked = self._by_whoosh(k)
-        return _ordered(ranked, k, self.columns.key)
+        found = self._tops.get((k, at_least))
+        if found is None:
+            ranked = self._by_plan(k, at_least)
+            if ranked is None:
+                ranked = self._by_whoosh(k)
+            found = self._tops[k, at_least] = _ordered(ranked, k, self.columns.key)
+        return list(found)
 
     def _by_plan(self, k: int, at_least: float | None) -> list[Ranked] | None:
         if self.plan is None or self.ranker is None:

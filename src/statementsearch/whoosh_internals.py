@@ -9,9 +9,9 @@ that holds it (`tests/test_whoosh_internals.py` checks each on a small index, fa
    `_blocklength`, `_byteids`, `_next_block`), `ListMatcher`'s `_ids/_weights/_values` for short lists
    kept in the term's info, the term table's `matcher`. Fallback: `blocks` returns None for any other
    layout and the caller ranks the query with Whoosh's matchers.
-2. The pickle cut point (`_VALUES_START`): a block is a protocol-2 pickle of (ids, weights, values)
-   whose values start with a call to `_codecs.encode` (after a mark when they are Whoosh's tuple); the
-   ranker unpickles only what comes before.
+2. The pickle cut point (`_VALUES_START`): a block in Whoosh's layout (an index's own blocks are in
+   `block_layout`'s) is a protocol-2 pickle of (ids, weights, values) whose values start, after a mark,
+   with a call to `_codecs.encode`; the ranker unpickles only what comes before.
    Fallback: when the cut does not give a tuple of the block's length, the whole block is unpickled.
 3. Numeric columns read whole (`length_bytes`, `numeric_values`): each field's lengths column
    (`_perdoc._cached_reader`, `LENGTHS_COLUMN`, `_lenfield`) and the date column, each read as one slice
@@ -37,10 +37,12 @@ that holds it (`tests/test_whoosh_internals.py` checks each on a small index, fa
    field writer's `start_term` and `_postwriter`, and read through a terms reader whose every decoding
    of an entry (`term_info`, `items`, `items_from`, the cursor's `term_info`: `_tindex`, `_keycoder`,
    `_keydecoder`, `_datapos`, `_datalen`) goes through it; entries in Whoosh's own forms read as before.
-   A block's values of a format whose values vary in size (positions) are written as one packed bytes
-   (`pack_values`: the W3 postings writer's `_mini_values`, `_format`, `_values`) instead of a tuple,
-   and read by a leaf matcher whose `_read_values` unpacks them (`_data`, `_fixedsize`); a tuple, as
-   Whoosh writes it, reads as before.
+   A block is written in `block_layout`'s layout instead of a pickle (the W3 postings writer's
+   `_write_block`, rewritten: `_blockcount`, `_postfile`, `_format`, `_ids`, `_weights`, `_values`,
+   `_maxweight`, `_minlength`, `_maxlength`, `_new_block`, `_compression`; its block header stays
+   Whoosh's, with compression 0) and read by a leaf matcher whose `_read_data`, `_read_ids`,
+   `_read_weights` and `_read_values` know it (`_data`, `_fixedsize`, `_blocklength`); a block in
+   Whoosh's layout reads as before.
    Segments record their codec (pickled in the table of contents), so an index written with it needs
    this class to be read. Fallback: when those names are not there, `writing_codec` gives Whoosh's
    default codec.
@@ -53,7 +55,7 @@ import io
 import threading
 import zlib
 from dataclasses import dataclass
-from itertools import accumulate, pairwise
+from itertools import accumulate
 from pathlib import Path
 from pickle import loads
 from typing import Any
@@ -70,7 +72,7 @@ from whoosh.codec.whoosh3 import (
 )
 from whoosh.reading import TermNotFound
 
-from . import varints
+from . import block_layout
 
 # ---------------------------------------------------------------------------------- 1. posting blocks
 
@@ -85,7 +87,6 @@ class Block:
     count: int
     data: tuple[Any, ...]  # (postfile, data offset, data length, compressed)
     inline: tuple[list[int], Any, Any] | None = None  # (ids, weights, values) of a list kept in its term
-    packed: bool = False  # its values are one bytes (`pack_values`), not a tuple
 
 
 def blocks(reader: Any, field: str, text: str) -> list[Block] | None:
@@ -107,12 +108,11 @@ def blocks(reader: Any, field: str, text: str) -> list[Block] | None:
         return [Block(ids[-1], info.max_weight(), info.min_length(), len(ids), (), inline)]
     if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
         return None
-    packed = isinstance(matcher, _PackedLeafMatcher) and _variable(matcher._fixedsize)
     found = []
     while matcher.is_active():
         m = matcher
         extent = (m._postfile, m._dataoffset, m._nextoffset - m._dataoffset, m._compression)
-        found.append(Block(m._maxid, m._maxweight, m._minlength, m._blocklength, extent, None, packed))
+        found.append(Block(m._maxid, m._maxweight, m._minlength, m._blocklength, extent))
         m._next_block()
     return found
 
@@ -121,16 +121,19 @@ def blocks(reader: Any, field: str, text: str) -> list[Block] | None:
 
 _VALUES_START = b"c_codecs\nencode\n"
 """Where a block's pickled (ids, weights, values) reaches its values: Whoosh pickles it with protocol 2,
-which writes bytes as a call to `_codecs.encode`: the packed values (`pack_values`), or after a mark
-the tuple of each posting's encoded positions. Unpickling those was ~90% of a block's decoding time in
-Whoosh's layout, and ranking needs only ids and weights."""
+which writes bytes as a call to `_codecs.encode`, after a mark the tuple of each posting's encoded
+positions. Unpickling those was ~90% of a block's decoding time in Whoosh's layout, and ranking needs
+only ids and weights."""
 
 
 def decode(block: Block) -> tuple[list[int], Any]:
-    """A block's document numbers and weights, without unpickling its positions when it can."""
+    """A block's document numbers and weights, without reading its positions when it can."""
     if block.inline is not None:
         return block.inline[0], block.inline[1]
     raw = _block_bytes(block)
+    if block_layout.is_own(raw):
+        ids, weights, _ = block_layout.unpack_ids_weights(raw, block.count)
+        return ids, weights
     cut = raw.find(_VALUES_START)
     if cut > 0 and raw[cut - 1 : cut] == b"(":  # Whoosh's tuple of values: cut before its mark
         cut -= 1
@@ -149,9 +152,11 @@ def decode_all(block: Block) -> tuple[list[int], Any, Any]:
     """A block's document numbers, weights and values (the postings' encoded positions)."""
     if block.inline is not None:
         return block.inline
-    ids, weights, values = loads(_block_bytes(block))[:3]
-    if block.packed and isinstance(values, bytes):
-        values = unpack_values(values)
+    raw = _block_bytes(block)
+    if block_layout.is_own(raw):
+        ids, weights, values = block_layout.unpack_block(raw, block.count)
+        return ids, weights, None if values is None else block_layout.split_values(values)
+    ids, weights, values = loads(raw)[:3]
     return *_expand(block, ids, weights), values
 
 
@@ -374,35 +379,48 @@ def _variable(fixed_size: int | None) -> bool:
     return fixed_size is None or fixed_size < 0
 
 
-def pack_values(values: list[bytes]) -> bytes:
-    """A block's posting values as one bytes: their count and lengths as varints, then the values.
-
-    Whoosh pickles them as a tuple, each bytes value a call to `_codecs.encode` of its own (~12 bytes
-    before compression, and most of a block's decoding time); this halves the postings of positions."""
-    return varints.encode([len(values), *map(len, values)]) + b"".join(values)
+class _OwnBlock(tuple):  # type: ignore[type-arg]
+    """A block's (ids, weights, values) read from `block_layout`'s layout: ids absolute, values packed."""
 
 
-def unpack_values(data: bytes) -> tuple[bytes, ...]:
-    """The values `pack_values` packed (ValueError when damaged)."""
-    (count,), at = varints.decode(data, count=1)
-    lengths, at = varints.decode(data, at, count)
-    ends = list(accumulate(lengths, initial=at))
-    if ends[-1] != len(data):
-        raise ValueError("packed posting values of the wrong length")
-    return tuple(data[start:end] for start, end in pairwise(ends))
+class _BlockLeafMatcher(W3LeafMatcher):  # type: ignore[misc]
+    """Whoosh's reader of a posting list, for blocks in `block_layout`'s layout or in Whoosh's own."""
 
+    def _read_data(self) -> None:
+        raw = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
+        if not self._compression and block_layout.is_own(raw):
+            self._data = _OwnBlock(block_layout.unpack_block(raw, self._blocklength))
+        else:
+            self._data = loads(zlib.decompress(raw) if self._compression else raw)
 
-class _PackedLeafMatcher(W3LeafMatcher):  # type: ignore[misc]
-    """Whoosh's reader of a posting list, for blocks whose values may be packed (`pack_values`)."""
+    def _read_ids(self) -> None:
+        if self._data is None:
+            self._read_data()
+        if isinstance(self._data, _OwnBlock):
+            self._ids = self._data[0]
+        else:
+            super()._read_ids()
+
+    def _read_weights(self) -> None:
+        if self._data is None:
+            self._read_data()
+        if isinstance(self._data, _OwnBlock):
+            self._weights = self._data[1]
+        else:
+            super()._read_weights()
 
     def _read_values(self) -> None:
         if self._data is None:
             self._read_data()
-        values = self._data[2]
-        if isinstance(values, bytes) and _variable(self._fixedsize):
-            self._values = unpack_values(values)
-        else:
+        if not isinstance(self._data, _OwnBlock):
             super()._read_values()
+        elif self._data[2] is None:
+            self._values = (None,) * self._blocklength
+        elif _variable(self._fixedsize):
+            self._values = block_layout.split_values(self._data[2])
+        else:
+            size, data = self._fixedsize, self._data[2]
+            self._values = tuple(data[i : i + size] for i in range(0, len(data), size))
 
 
 class _LengthsReader(W3PerDocReader):  # type: ignore[misc]
@@ -424,10 +442,36 @@ class _LengthsReader(W3PerDocReader):  # type: ignore[misc]
 
 
 class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
-    def _mini_values(self) -> Any:
-        if _variable(self._format.fixed_value_size()):
-            return pack_values(self._values)
-        return super()._mini_values()
+    def _write_block(self, last: bool = False) -> None:
+        """Whoosh's `_write_block`, the block's data in `block_layout`'s layout instead of a pickle."""
+        if self._byteids:  # a term vector's postings (not written by this index): Whoosh's layout
+            super()._write_block(last)
+            return
+        from pickle import dumps
+
+        from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+        from whoosh.util.numeric import length_to_byte
+
+        postfile = self._postfile
+        if not self._blockcount:
+            postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)  # type: ignore[has-type]
+        ids = self._ids
+        data = block_layout.pack_block(ids, self._weights, self._block_values(), self._compression)
+        lengths = (length_to_byte(self._minlength), length_to_byte(self._maxlength))
+        info = dumps((len(ids), ids[-1], self._maxweight, 0, *lengths), 2)
+        size = len(info) + len(data)
+        postfile.write_int(-size if last else size)  # negative: the last block
+        postfile.write(info)
+        postfile.write(data)
+        self._blockcount += 1
+        self._new_block()
+
+    def _block_values(self) -> bytes | None:
+        fixed_size = self._format.fixed_value_size()
+        if _variable(fixed_size):
+            return block_layout.pack_values(self._values)
+        return b"".join(self._values) if fixed_size else None
 
     def finish_postings(self) -> Any:
         if self.written() or len(self) >= self._inlinelimit:
@@ -534,7 +578,7 @@ class InliningCodec(W3Codec):  # type: ignore[misc]
         if terminfo.is_inlined():
             return super().postings_reader(dbfile, terminfo, format_, term=term, scorer=scorer)
         offset, length = terminfo.extent()
-        return _PackedLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+        return _BlockLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
     def terms_reader(self, storage: Any, segment: Any) -> Any:
         name = segment.make_filename(self.TERMS_EXT)
