@@ -21,7 +21,9 @@ VALUES = st.one_of(st.none(), st.binary(max_size=2000), st.just(b"\x01\x02\x03" 
 
 
 @given(GAPS, WEIGHTS, VALUES, st.sampled_from([0, 3]))
-def test_a_block_reads_back_as_it_was_packed(gaps: list[int], weights: object, values: bytes | None, level: int) -> None:
+def test_a_block_reads_back_as_it_was_packed(
+    gaps: list[int], weights: object, values: bytes | None, level: int
+) -> None:
     ids = list(accumulate(gaps, initial=gaps[0] - 1))[1:]
     chosen = [1.0] * len(ids) if weights == "ones" else list(weights)[: len(ids)]  # type: ignore[call-overload]
     packed = block_layout.pack_block(ids, array("f", chosen), values, level)
@@ -33,9 +35,7 @@ def test_a_block_reads_back_as_it_was_packed(gaps: list[int], weights: object, v
     assert block_layout.unpack_ids_weights(memoryview(packed), len(ids))[:2] == (read_ids, read_weights)
 
 
-@pytest.mark.parametrize(
-    ("largest_gap", "width"), [(255, 1), (256, 2), (65535, 2), (65536, 4), (2**31, 4)]
-)
+@pytest.mark.parametrize(("largest_gap", "width"), [(255, 1), (256, 2), (65535, 2), (65536, 4), (2**31, 4)])
 def test_ids_take_the_narrowest_width_that_holds_the_largest_gap(largest_gap: int, width: int) -> None:
     ids = [0, 1, 1 + largest_gap]
     packed = block_layout.pack_block(ids, [1.0, 1.0, 1.0], None, 3)

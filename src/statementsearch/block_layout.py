@@ -22,9 +22,10 @@ from __future__ import annotations
 import sys
 import zlib
 from array import array
-from collections.abc import Sequence
-from itertools import accumulate, pairwise
+from collections.abc import Iterator, Sequence
+from itertools import accumulate, chain, pairwise
 from operator import sub
+from typing import overload
 
 from . import varints
 
@@ -48,7 +49,7 @@ def is_own(data: bytes | memoryview) -> bool:
 
 def pack_block(ids: Sequence[int], weights: Sequence[float], values: bytes | None, compression: int) -> bytes:
     """A block of ascending `ids` with their `weights` and values (None: a format without values)."""
-    gaps = [ids[0], *map(sub, ids[1:], ids[:-1])]
+    gaps = list(map(sub, ids, chain((0,), ids)))
     largest = max(gaps)
     width = 1 if largest < 0x100 else 2 if largest < 0x10000 else 4
     weights_kind, weight_bytes = _packed_weights(weights)
@@ -102,22 +103,58 @@ def pack_values(values: Sequence[bytes]) -> bytes:
     return varints.encode([len(values), *map(len, values)]) + b"".join(values)
 
 
+class PackedValues(Sequence[bytes]):
+    """The values `pack_values` packed, each cut out when asked for (a phrase check asks for a few of a
+    block's postings; cutting out all of them was most of its time)."""
+
+    def __init__(self, data: bytes) -> None:
+        try:
+            (count,), at = varints.decode(data, count=1)
+            lengths, at = varints.decode(data, at, count)
+        except ValueError as exc:
+            raise DamagedBlockError(f"damaged posting values: {exc}") from None
+        self._ends = list(accumulate(lengths, initial=at))
+        if self._ends[-1] != len(data):
+            raise DamagedBlockError("packed posting values of the wrong length")
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._ends) - 1
+
+    @overload
+    def __getitem__(self, n: int) -> bytes: ...
+    @overload
+    def __getitem__(self, n: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, n: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(n, slice):
+            return tuple(self)[n]
+        if n < 0:
+            n += len(self)
+        if not 0 <= n < len(self):
+            raise IndexError("posting value out of range")
+        return self._data[self._ends[n] : self._ends[n + 1]]
+
+    def __iter__(self) -> Iterator[bytes]:
+        data = self._data
+        return (data[start:end] for start, end in pairwise(self._ends))
+
+
 def split_values(data: bytes) -> tuple[bytes, ...]:
-    """The values `pack_values` packed (ValueError when damaged)."""
-    (count,), at = varints.decode(data, count=1)
-    lengths, at = varints.decode(data, at, count)
-    ends = list(accumulate(lengths, initial=at))
-    if ends[-1] != len(data):
-        raise DamagedBlockError("packed posting values of the wrong length")
-    return tuple(data[start:end] for start, end in pairwise(ends))
+    """The values `pack_values` packed (DamagedBlockError, a ValueError, when damaged)."""
+    return tuple(PackedValues(data))
 
 
 def _packed_weights(weights: Sequence[float]) -> tuple[int, bytes]:
-    if all(w == 1.0 for w in weights):
+    floats = array("f", weights)
+    if floats.count(1.0) == len(floats):
         return WEIGHTS_ONE, b""
-    if all(0 <= w < 0x100 and w == int(w) for w in weights):
-        return WEIGHTS_BYTES, bytes(int(w) for w in weights)
-    return WEIGHTS_FLOATS, _little(array("f", weights))
+    try:
+        whole = bytes(map(int, floats))  # ValueError past 0..255 (or NaN), OverflowError for infinity
+    except (ValueError, OverflowError):
+        return WEIGHTS_FLOATS, _little(floats)
+    if array("B", whole) == floats:  # item by item: whole numbers only
+        return WEIGHTS_BYTES, whole
+    return WEIGHTS_FLOATS, _little(floats)
 
 
 def _packed_values(values: bytes | None, compression: int) -> tuple[int, bytes]:

@@ -278,7 +278,7 @@ class StatementIndex:
         lease.users += 1
         try:
             yield lease
-        except _damage_errors() as exc:  # a file damaged where opening it did not look
+        except damage_errors() as exc:  # a file damaged where opening it did not look
             raise _unreadable(self.path, exc) from exc
         finally:
             lease.users -= 1
@@ -674,9 +674,9 @@ def _unreadable(folder: Path, exc: BaseException) -> IndexCorruptError:
     )
 
 
-def _damage_errors() -> tuple[type[BaseException], ...]:
-    """What reading a damaged index file raises: the decoders' own errors, never a user's (a bad query
-    or date raises this package's errors, which pass through)."""
+def damage_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged or vanished index file raises: the decoders' own errors and the file
+    system's, never a user's (a bad query or date raises this package's errors, which pass through)."""
     import pickle
     import struct
     import zlib
@@ -685,7 +685,8 @@ def _damage_errors() -> tuple[type[BaseException], ...]:
 
     from .block_layout import DamagedBlockError
 
-    return (struct.error, zlib.error, pickle.UnpicklingError, EOFError, CorruptIndexError, DamagedBlockError)
+    decoding = (struct.error, zlib.error, pickle.UnpicklingError, CorruptIndexError, DamagedBlockError)
+    return (OSError, EOFError, *decoding)
 
 
 def _check_marker(folder: Path) -> None:

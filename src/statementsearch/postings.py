@@ -8,7 +8,7 @@ that date filters, date sorting and tie-breaking share.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +59,7 @@ class Phrases:
         self._reader = reader
         self._blocks_of = blocks_of
         self._blocks: dict[Word, tuple[list[int], list[Block]]] = {}
-        self._decoded: dict[tuple[Word, int], dict[int, Any]] = {}
+        self._decoded: dict[tuple[Word, int], tuple[Sequence[int], Sequence[Any]]] = {}
 
     def hold(self, doc: int) -> bool:
         return all(self.holds(phrase, doc) for phrase in self._phrases)
@@ -81,11 +81,12 @@ class Phrases:
         n = bisect_left(max_ids, doc)
         if n == len(blocks):
             return []
-        values = self._decoded.get((word, n))
-        if values is None:
+        decoded = self._decoded.get((word, n))
+        if decoded is None:
             ids, _, encoded = decode_all(blocks[n])
-            values = self._decoded[(word, n)] = dict(zip(ids, encoded, strict=True))
-        value = values.get(doc)
-        if value is None:
+            decoded = self._decoded[(word, n)] = (ids, encoded)
+        ids, encoded = decoded
+        at = bisect_left(ids, doc)
+        if at == len(ids) or ids[at] != doc:
             return []
-        return self._reader.schema[word.field].format.decode_positions(value)  # type: ignore[no-any-return]
+        return self._reader.schema[word.field].format.decode_positions(encoded[at])  # type: ignore[no-any-return]

@@ -423,7 +423,10 @@ class Ranker:
             self._decoded.move_to_end(key)
             return found
         ids, weights = decode(block)
-        found = self._decoded[key] = (array("i", ids), array("d", weights))
+        found = self._decoded[key] = (
+            array("i", ids),
+            weights if isinstance(weights, array) else array("d", weights),
+        )
         if len(self._decoded) > DECODED_CACHE_BLOCKS:
             self._decoded.popitem(last=False)
         return found

@@ -132,8 +132,8 @@ def decode(block: Block) -> tuple[list[int], Any]:
         return block.inline[0], block.inline[1]
     raw = _block_bytes(block)
     if block_layout.is_own(raw):
-        ids, weights, _ = block_layout.unpack_ids_weights(raw, block.count)
-        return ids, weights
+        own = block_layout.unpack_ids_weights(raw, block.count)
+        return own[0], own[1]
     cut = raw.find(_VALUES_START)
     if cut > 0 and raw[cut - 1 : cut] == b"(":  # Whoosh's tuple of values: cut before its mark
         cut -= 1
@@ -155,7 +155,7 @@ def decode_all(block: Block) -> tuple[list[int], Any, Any]:
     raw = _block_bytes(block)
     if block_layout.is_own(raw):
         ids, weights, values = block_layout.unpack_block(raw, block.count)
-        return ids, weights, None if values is None else block_layout.split_values(values)
+        return ids, weights, None if values is None else block_layout.PackedValues(values)
     ids, weights, values = loads(raw)[:3]
     return *_expand(block, ids, weights), values
 
@@ -455,7 +455,8 @@ class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
         postfile = self._postfile
         if not self._blockcount:
             postfile.write(WHOOSH3_HEADER_MAGIC)
-        self._terminfo.add_block(self)  # type: ignore[has-type]
+        terminfo: Any = self._terminfo
+        terminfo.add_block(self)
         ids = self._ids
         data = block_layout.pack_block(ids, self._weights, self._block_values(), self._compression)
         lengths = (length_to_byte(self._minlength), length_to_byte(self._maxlength))

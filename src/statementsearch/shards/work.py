@@ -15,10 +15,7 @@ searcher per thread (`StatementIndex`'s leases), and one statistics object per s
 from __future__ import annotations
 
 import contextlib
-import pickle
-import struct
 import threading
-import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,7 +25,7 @@ from typing import Any, NamedTuple, Protocol
 
 from ..errors import IndexCorruptError, StatementSearchError
 from ..highlight import TermMatcher
-from ..index import StatementIndex, _Lease
+from ..index import StatementIndex, _Lease, damage_errors
 from ..models import Duplicate, Hit, IndexStats, IssuerCount
 from ..postings import Word
 from ..query import Reading
@@ -124,8 +121,6 @@ def shared_statistics(snapshot: Snapshot) -> SharedStatistics:
 
 _shards: dict[str, StatementIndex] = {}
 _shards_lock = threading.Lock()
-# What a damaged shard's files make Whoosh raise (besides our own IndexCorruptError).
-_DAMAGE = (OSError, EOFError, zlib.error, pickle.UnpicklingError, struct.error)
 
 
 def open_shard(ref: ShardRef) -> StatementIndex:
@@ -178,9 +173,12 @@ def answer_all(requests: Sequence[Request]) -> list[Any]:
 
 def _answer(request: Request) -> Any:
     ref = request.scope.shard
+    index = open_shard(ref)
     try:
-        return request.answer(open_shard(ref))
-    except _DAMAGE as exc:
+        return request.answer(index)
+    except IndexCorruptError as exc:  # what the shard's own reading found (`StatementIndex._searcher`)
+        raise IndexCorruptError(f"{ref.name}: {exc}") from exc
+    except damage_errors() as exc:
         raise IndexCorruptError(
             f"{ref.name} cannot be read ({type(exc).__name__}: {exc}); "
             "rebuild the index with `statementsearch index --rebuild`"
