@@ -83,10 +83,9 @@ class Phrases:
             return []
         decoded = self._decoded.get((word, n))
         if decoded is None:
-            ids, _, encoded = decode_all(blocks[n])
-            decoded = self._decoded[(word, n)] = (ids, encoded)
-        ids, encoded = decoded
-        at = bisect_left(ids, doc)
-        if at == len(ids) or ids[at] != doc:
+            block_ids, _, encoded = decode_all(blocks[n])
+            decoded = self._decoded[(word, n)] = (block_ids, encoded)
+        at = bisect_left(decoded[0], doc)
+        if at == len(decoded[0]) or decoded[0][at] != doc:
             return []
-        return self._reader.schema[word.field].format.decode_positions(encoded[at])  # type: ignore[no-any-return]
+        return self._reader.schema[word.field].format.decode_positions(decoded[1][at])  # type: ignore[no-any-return]
