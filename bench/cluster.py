@@ -1,6 +1,6 @@
 """A sharded index on a Dask cluster, on the whole shared corpus: build time and query overhead.
 
-    python bench/cluster.py build [--workers 1 2] [--shards 2] [--reference] [--out /work/cache/cluster]
+    python bench/cluster.py build [--workers 1 2] [--shards 2] [--reference] [--out bench/out/cluster]
     python bench/cluster.py queries --unsharded DIR --sharded DIR [--workers 2] [--rounds 3]
 
 `build` starts a `dask scheduler` and W `dask worker`s (one thread each) on 127.0.0.1, builds a sharded
@@ -41,7 +41,7 @@ def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["build", "queries"])
     ap.add_argument("--shared", type=Path, default=default_shared())
-    ap.add_argument("--out", type=Path, default=Path("/work/cache/cluster"))
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "cluster")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--shards", type=int, default=2)
     ap.add_argument("--reference", action="store_true", help="also build the unsharded index (--procs 1)")

@@ -1,6 +1,6 @@
 """Incremental updates on an index of many files: what one changed or touched file costs.
 
-    python bench/incremental.py [--files 10000] [--rounds 20] [--out /work/cache/incremental]
+    python bench/incremental.py [--files 10000] [--rounds 20] [--out bench/out/incremental]
 
 Generates FILES small text files (one release each, generated words), builds their index once, then
 times, as medians of ROUNDS: an update with nothing to do, one file edited, one file touched (new mtime,
@@ -35,7 +35,7 @@ def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--out", type=Path, default=Path("/work/cache/incremental"))
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "incremental")
     return ap.parse_args()
 
 

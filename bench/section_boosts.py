@@ -1,6 +1,6 @@
 """Weighing the title and issuer boosts on the domain set without rebuilding the corpus index each time.
 
-    python bench/section_boosts.py [--index /work/cache/corpus-index-main] [--shared ../shared] [--json OUT]
+    python bench/section_boosts.py [--index bench/out/statementsearch_index] [--shared ../shared] [--json OUT]
 
 The boosts are index-time weights of one BM25F field (schema.py), so trying one the plain way costs a
 full build. But a release's BM25F score is a function of each query word's frequency in its title,
@@ -140,7 +140,9 @@ def rank(
 
 def main(argv: Iterable[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--index", type=Path, default=Path("/work/cache/corpus-index-main"))
+    ap.add_argument(
+        "--index", type=Path, default=Path(__file__).resolve().parent / "out" / "statementsearch_index"
+    )
     ap.add_argument("--shared", type=Path, default=default_shared())
     ap.add_argument("--unjudged", type=Path, help="write the unjudged (need, release) pairs of the top 10s")
     ap.add_argument("--json", type=Path, help="also write the table as JSON (bench/relevance_cv.py --domain)")

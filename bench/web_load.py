@@ -11,10 +11,10 @@ request failed or any churn answer was not one committed state.
 
 The index is updated (a churn.jsonl file is written into the documents folder), so use a copy:
 
-    mkdir -p /work/cache/web-load/documents
+    mkdir -p bench/out/web-load/documents
     ln -s ../shared/corpora/*/releases.jsonl.gz ...   (one link per corpus, distinct names)
-    statementsearch index --index /work/cache/web-load/index --documents /work/cache/web-load/documents
-    python bench/web_load.py --index /work/cache/web-load/index --documents /work/cache/web-load/documents
+    statementsearch index --index bench/out/web-load/index --documents bench/out/web-load/documents
+    python bench/web_load.py --index bench/out/web-load/index --documents bench/out/web-load/documents
 """
 
 from __future__ import annotations

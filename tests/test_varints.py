@@ -40,3 +40,16 @@ def test_data_ending_inside_a_number_or_short_of_the_count_is_refused() -> None:
         varints.decode(b"\x01\x02", count=3)
     with pytest.raises(ValueError):
         varints.encode([-1])
+
+
+@given(st.lists(st.one_of(st.integers(0, 20000), st.integers(0, 2**40)), max_size=40))
+def test_small_numbers_are_written_as_encode_writes_them(values: list[int]) -> None:
+    """`encode_small` (a table for numbers under 16384) writes the very bytes `encode` writes, past the
+    table too."""
+    assert varints.encode_small(values) == varints.encode(values)
+
+
+def test_a_negative_number_is_refused_by_both_encoders() -> None:
+    for encoder in (varints.encode, varints.encode_small):
+        with pytest.raises(ValueError):
+            encoder([3, -1])

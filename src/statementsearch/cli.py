@@ -217,9 +217,9 @@ def open_index(locations: Locations, *, build_if_missing: bool = True) -> AnyInd
     """Open the index (sharded or not); when there is none, build it from the documents folder first
     (saying so)."""
     from .index import StatementIndex
-    from .shards import ShardedIndex
+    from .shards.layout import is_sharded
 
-    if ShardedIndex.exists(locations.index):
+    if is_sharded(locations.index):
         return _open_sharded(locations)
     if StatementIndex.exists(locations.index) or not build_if_missing:
         return StatementIndex.open(locations.index)

@@ -86,7 +86,7 @@ class VarintPositions(formats.Positions):  # type: ignore[misc]
     instead of a count and a pickled list: a third of the bytes, read without unpickling."""
 
     def encode(self, poslist: list[int]) -> bytes:
-        return varints.encode([len(poslist), *map(operator.sub, poslist, [0, *poslist])])
+        return varints.encode_small([len(poslist), *map(operator.sub, poslist, [0, *poslist])])
 
     def decode_positions(self, valuestring: bytes) -> list[int]:
         numbers, _ = varints.decode(valuestring)
@@ -138,7 +138,7 @@ class TextField(fields.TEXT):  # type: ignore[misc]
             texts = [value] if isinstance(value, str) else [text for text, _ in value]
             text_words = [word for text in texts for word in words(text)]
         self._spelling_source = None
-        return iter(sorted(set(ANALYZER.unstemmed(text_words))))
+        return iter(sorted(ANALYZER.unstemmed(text_words)))
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

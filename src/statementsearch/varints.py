@@ -5,6 +5,7 @@ most numbers there are small, and they read the same on every machine."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 
 def encode(numbers: Iterable[int]) -> bytes:
@@ -20,6 +21,24 @@ def encode(numbers: Iterable[int]) -> bytes:
             number >>= 7
         append(number)
     return bytes(out)
+
+
+def encode_small(numbers: list[int]) -> bytes:
+    """`encode` for numbers most of which are small, as a posting's positions are: each number under
+    16384 (one or two bytes) is taken from a table, the bytes joined at C speed."""
+    table = _two_bytes()
+    if numbers and min(numbers) < 0:
+        return encode(numbers)  # refuses it
+    try:
+        return b"".join([table[number] for number in numbers])
+    except IndexError:  # a number past the table
+        return encode(numbers)
+
+
+@cache
+def _two_bytes() -> list[bytes]:
+    """The encoding of each number under 16384, made on first use."""
+    return [encode([number]) for number in range(1 << 14)]
 
 
 def decode(data: bytes, start: int = 0, count: int = -1) -> tuple[list[int], int]:

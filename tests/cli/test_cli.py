@@ -191,6 +191,25 @@ def test_entry_points_as_subprocesses(place: Path) -> None:
     assert piped.returncode == 0 and "[Soleimani]" in piped.stdout and "\x1b[" not in piped.stdout
 
 
+def test_a_search_on_an_unsharded_index_imports_nothing_of_writing_or_shards(place: Path) -> None:
+    """A search starts fast: the build's modules and the sharded stack (process pools, the first pass)
+    are not imported to read an unsharded index."""
+    run("index")
+    probe = (
+        "import sys; from statementsearch.cli import main\n"
+        "try: main(['search', 'soleimani', '--json'])\n"
+        "except SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('statementsearch.shards.', "
+        "'statementsearch.indexer', 'concurrent.futures.process'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=place, check=True, timeout=120
+    )
+    lines = done.stdout.splitlines()
+    assert json.loads(lines[0])["id"] == DOD
+    assert lines[-1] == "['statementsearch.shards.layout']"
+
+
 # ---------------------------------------------------------------------------------------------- colour
 
 
