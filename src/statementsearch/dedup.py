@@ -562,7 +562,7 @@ def _earliest_original(
     Each anchor's list is in canonical order, so a list is read only up to the best found so far.
     """
     best: _Original | None = None
-    mine = _Probe.of(fp)
+    mine: _Probe | None = None  # made for the first comparison: most releases have no candidate
     compared: set[int] = set()
     for pair in _anchor_pairs(fp.sketch):
         for original in table.get(pair, ()):
@@ -571,6 +571,7 @@ def _earliest_original(
             if original.rank in compared:
                 continue
             compared.add(original.rank)
+            mine = mine or _Probe.of(fp)
             if _duplicates(mine, original.filed, threshold, bool(office) and office == original.office):
                 best = original
                 break
