@@ -80,3 +80,12 @@ def test_packed_values_round_trip_and_refuse_damage() -> None:
     for damaged in (packed[:-1], packed + b"x", packed[:2]):
         with pytest.raises(ValueError):
             block_layout.split_values(damaged)
+
+
+def test_a_header_reads_back_and_damage_is_refused() -> None:
+    header = block_layout.pack_header(128, 85_000, 3.5, 12, 200)
+    assert len(header) == block_layout.HEADER_SIZE < 20  # Whoosh pickles these figures in ~35 bytes
+    assert block_layout.unpack_header(header) == (128, 85_000, 3.5, 12, 200)
+    for damaged in (header[:-1], b"\x80" + header[1:]):  # cut short; a pickle's first byte
+        with pytest.raises(block_layout.DamagedBlockError):
+            block_layout.unpack_header(damaged)

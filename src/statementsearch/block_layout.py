@@ -6,11 +6,12 @@ compression. Here a block is
 
     magic | id width | weights kind | values kind | id gaps | weights | values
 
-four bytes of header, then the gaps between ids as little-endian unsigned integers of 1, 2 or 4 bytes
-(the narrowest that holds the largest), the weights as one byte each when they are whole numbers under
-256 (term frequencies: nearly always) or none when all are 1, else as float32 (what Whoosh keeps), and
-last the posting values (positions), zlib-compressed when that makes them smaller. Ranking reads ids
-and weights as arrays, at C speed, and never touches the values; only phrase checks decompress them.
+after its header (`pack_header`: 13 bytes of figures where Whoosh pickles a tuple), four bytes of
+kinds, then the gaps between ids as little-endian unsigned integers of 1, 2 or 4 bytes (the narrowest
+that holds the largest), the weights as one byte each when they are whole numbers under 256 (term
+frequencies: nearly always) or none when all are 1, else as float32 (what Whoosh keeps), and last the
+posting values (positions), zlib-compressed when that makes them smaller. Ranking reads ids and weights
+as arrays, at C speed, and never touches the values; only phrase checks decompress them.
 On the whole corpus the postings are smaller this way than Whoosh's (`bench/index_bytes.py`).
 
 A block in Whoosh's own layout starts with a pickle's or a zlib stream's first byte, never `MAGIC`;
@@ -19,6 +20,7 @@ readers (`whoosh_internals`) tell the two apart by it.
 
 from __future__ import annotations
 
+import struct
 import sys
 import zlib
 from array import array
@@ -36,6 +38,14 @@ VALUES_NONE, VALUES_RAW, VALUES_ZLIB = 0, 1, 2
 HEADER = 4
 COMPRESS_FROM = 80
 """Values shorter than this are never compressed (zlib's own header and checksum outweigh its gain)."""
+
+
+HEADER_TAG = 0xB6
+_HEADER = struct.Struct("<BHIfBB")
+"""A block's header (what Whoosh keeps as a pickled tuple of ~35 bytes): tag, postings, last id, best
+weight (float32, the largest of the block's own float32 weights), shortest and longest document
+length (Whoosh's length bytes)."""
+HEADER_SIZE = _HEADER.size
 
 
 class DamagedBlockError(ValueError):
@@ -56,6 +66,23 @@ def pack_block(ids: Sequence[int], weights: Sequence[float], values: bytes | Non
     values_kind, value_bytes = _packed_values(values, compression)
     header = bytes((MAGIC, width, weights_kind, values_kind))
     return header + _little(array(_ID_TYPES[width], gaps)) + weight_bytes + value_bytes
+
+
+def pack_header(count: int, max_id: int, max_weight: float, min_length: int, max_length: int) -> bytes:
+    """A block's header: the figures a reader needs to skip or bound the block without reading it."""
+    return _HEADER.pack(HEADER_TAG, count, max_id, max_weight, min_length, max_length)
+
+
+def unpack_header(data: bytes) -> tuple[int, int, float, int, int]:
+    """(postings, last id, best weight, shortest and longest length bytes) of a `pack_header` header."""
+    try:
+        tag, *figures = _HEADER.unpack(data)
+    except struct.error as exc:
+        raise DamagedBlockError(f"damaged posting block header: {exc}") from None
+    if tag != HEADER_TAG:
+        raise DamagedBlockError("not a posting block header of this index's layout")
+    count, max_id, max_weight, min_length, max_length = figures
+    return count, max_id, max_weight, min_length, max_length
 
 
 def unpack_ids_weights(data: bytes | memoryview, count: int) -> tuple[list[int], Sequence[float], int]:

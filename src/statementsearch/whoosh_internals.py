@@ -39,10 +39,11 @@ that holds it (`tests/test_whoosh_internals.py` checks each on a small index, fa
    `_keydecoder`, `_datapos`, `_datalen`) goes through it; entries in Whoosh's own forms read as before.
    A block is written in `block_layout`'s layout instead of a pickle (the W3 postings writer's
    `_write_block`, rewritten: `_blockcount`, `_postfile`, `_format`, `_ids`, `_weights`, `_values`,
-   `_maxweight`, `_minlength`, `_maxlength`, `_new_block`, `_compression`; its block header stays
-   Whoosh's, with compression 0) and read by a leaf matcher whose `_read_data`, `_read_ids`,
-   `_read_weights` and `_read_values` know it (`_data`, `_fixedsize`, `_blocklength`); a block in
-   Whoosh's layout reads as before.
+   `_minlength`, `_maxlength`, `_new_block`, `_compression`; its header `block_layout.pack_header`'s
+   13 bytes instead of a pickled tuple) and read by a leaf matcher whose `_goto` (`_postfile`, `_i`,
+   `_lastblock`, `_nextoffset`, `_dataoffset`, `_blocklength`, `_maxid`, `_maxweight`,
+   `_compression`, `_minlength`, `_maxlength`), `_read_data`, `_read_ids`, `_read_weights` and
+   `_read_values` know it (`_data`, `_fixedsize`); a block in Whoosh's layout reads as before.
    Segments record their codec (pickled in the table of contents), so an index written with it needs
    this class to be read. Fallback: when those names are not there, `writing_codec` gives Whoosh's
    default codec.
@@ -71,6 +72,7 @@ from whoosh.codec.whoosh3 import (
     W3TermsReader,
 )
 from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length
 
 from . import block_layout
 
@@ -379,12 +381,36 @@ def _variable(fixed_size: int | None) -> bool:
     return fixed_size is None or fixed_size < 0
 
 
+_HEADER_TAG = bytes([block_layout.HEADER_TAG])
+
+
 class _OwnBlock(tuple):  # type: ignore[type-arg]
     """A block's (ids, weights, values) read from `block_layout`'s layout: ids absolute, values packed."""
 
 
 class _BlockLeafMatcher(W3LeafMatcher):  # type: ignore[misc]
     """Whoosh's reader of a posting list, for blocks in `block_layout`'s layout or in Whoosh's own."""
+
+    def _goto(self, position: int) -> None:
+        postfile = self._postfile
+        postfile.seek(position)
+        length = postfile.read_int()
+        start = postfile.tell()
+        if postfile.read(1) != _HEADER_TAG:  # Whoosh's pickled header
+            super()._goto(position)
+            return
+        postfile.seek(start)
+        count, max_id, max_weight, min_length, max_length = block_layout.unpack_header(
+            postfile.read(block_layout.HEADER_SIZE)
+        )
+        unread: Any = None  # read when asked for (`_read_data`)
+        self._data = self._ids = self._weights = self._values = unread
+        self._i = 0
+        self._lastblock = length < 0
+        self._nextoffset = start + abs(length)
+        self._dataoffset = start + block_layout.HEADER_SIZE
+        self._blocklength, self._maxid, self._maxweight, self._compression = count, max_id, max_weight, 0
+        self._minlength, self._maxlength = byte_to_length(min_length), byte_to_length(max_length)
 
     def _read_data(self) -> None:
         raw = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
@@ -447,8 +473,6 @@ class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
         if self._byteids:  # a term vector's postings (not written by this index): Whoosh's layout
             super()._write_block(last)
             return
-        from pickle import dumps
-
         from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
         from whoosh.util.numeric import length_to_byte
 
@@ -457,10 +481,10 @@ class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
             postfile.write(WHOOSH3_HEADER_MAGIC)
         terminfo: Any = self._terminfo
         terminfo.add_block(self)
-        ids = self._ids
-        data = block_layout.pack_block(ids, self._weights, self._block_values(), self._compression)
+        ids, weights = self._ids, self._weights
+        data = block_layout.pack_block(ids, weights, self._block_values(), self._compression)
         lengths = (length_to_byte(self._minlength), length_to_byte(self._maxlength))
-        info = dumps((len(ids), ids[-1], self._maxweight, 0, *lengths), 2)
+        info = block_layout.pack_header(len(ids), ids[-1], max(weights), *lengths)
         size = len(info) + len(data)
         postfile.write_int(-size if last else size)  # negative: the last block
         postfile.write(info)
