@@ -85,13 +85,18 @@ def unpack_header(data: bytes) -> tuple[int, int, float, int, int]:
     return count, max_id, max_weight, min_length, max_length
 
 
-def unpack_ids_weights(data: bytes | memoryview, count: int) -> tuple[list[int], Sequence[float], int]:
-    """A block's document numbers and weights, and where its values start (ValueError when damaged)."""
+def unpack_ids_weights(
+    data: bytes | memoryview, count: int, last_id: int | None = None
+) -> tuple[list[int], Sequence[float], int]:
+    """A block's document numbers and weights, and where its values start (DamagedBlockError, a
+    ValueError, when damaged: among other checks, the last id must be the header's `last_id`)."""
     if not is_own(data) or data[1] not in _ID_TYPES or data[2] > WEIGHTS_FLOATS:
         raise DamagedBlockError("not a posting block of this index's layout")
     width, weights_kind = data[1], data[2]
     at = HEADER + count * width
     ids = list(accumulate(_read_array(_ID_TYPES[width], data[HEADER:at], count)))
+    if last_id is not None and ids and ids[-1] != last_id:
+        raise DamagedBlockError(f"a posting block ends at {ids[-1]}, its header says {last_id}")
     weights: Sequence[float]
     if weights_kind == WEIGHTS_ONE:
         weights = [1.0] * count
@@ -118,9 +123,11 @@ def read_values(data: bytes | memoryview, start: int) -> bytes | None:
     raise DamagedBlockError("not a posting block of this index's layout")
 
 
-def unpack_block(data: bytes | memoryview, count: int) -> tuple[list[int], Sequence[float], bytes | None]:
-    """A block's document numbers, weights and values."""
-    ids, weights, at = unpack_ids_weights(data, count)
+def unpack_block(
+    data: bytes | memoryview, count: int, last_id: int | None = None
+) -> tuple[list[int], Sequence[float], bytes | None]:
+    """A block's document numbers, weights and values (checked as `unpack_ids_weights` checks them)."""
+    ids, weights, at = unpack_ids_weights(data, count, last_id)
     return ids, weights, read_values(data, at)
 
 

@@ -224,7 +224,10 @@ class StatementIndex:
         if not root.is_dir():
             raise IndexWriteError(f"documents folder {root} does not exist or is not a folder")
         with writer_lock(self.path, wait=wait, notice=notice):
-            return update_index(self._ix, root, rebuild=rebuild, progress=progress, procs=procs)
+            try:
+                return update_index(self._ix, root, rebuild=rebuild, progress=progress, procs=procs)
+            except decoding_errors() as exc:  # what it read of the index is damaged
+                raise unreadable(f"index at {self.path}", exc) from exc
 
     def build(
         self,
@@ -278,8 +281,10 @@ class StatementIndex:
         lease.users += 1
         try:
             yield lease
-        except damage_errors() as exc:  # a file damaged where opening it did not look
-            raise _unreadable(self.path, exc) from exc
+        except Exception as exc:
+            if isinstance(exc, read_damage_errors()):  # a file damaged where opening it did not look
+                raise unreadable(f"index at {self.path}", exc) from exc
+            raise
         finally:
             lease.users -= 1
 
@@ -555,10 +560,10 @@ class StatementIndex:
             releases, issuer_counts = counts.releases, counts.issuers
             dates = matching_dates(everything)
             segments = len(list(searcher.leaf_searchers()))
-        first, last = (min(dates).isoformat(), max(dates).isoformat()) if dates else (None, None)
-        from .indexer import load_manifest, unreadable_files
+            from .indexer import load_manifest, unreadable_files
 
-        files = len(load_manifest(self._ix))
+            files = len(load_manifest(self._ix))
+        first, last = (min(dates).isoformat(), max(dates).isoformat()) if dates else (None, None)
         return IndexStats(
             releases=releases,
             files=files,
@@ -662,14 +667,24 @@ def _retried(open_it: Callable[[], Any], folder: Path) -> Any:
             return open_it()
         except Exception as exc:  # Whoosh raises many kinds on a damaged index
             if attempt == OPEN_ATTEMPTS - 1:
-                raise _unreadable(folder, exc) from exc
+                raise unreadable(f"index at {folder}", exc) from exc
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
 
 
-def _unreadable(folder: Path, exc: BaseException) -> IndexCorruptError:
+def read_damage_errors() -> tuple[type[BaseException], ...]:
+    """What a search meeting a damaged file raises: `damage_errors()`, and IndexError, as damaged
+    postings or term entries name documents past a segment's end, which the ranker meets as an index
+    into that segment's lengths or dates (`tests/test_index.py` overwrites a segment at random)."""
+    return (*damage_errors(), IndexError)
+
+
+def unreadable(what: str, exc: BaseException) -> IndexCorruptError:
+    """The error for an index (or a shard: `what` names it) whose files cannot be read, in one line
+    (a decoder's own message may hold line breaks)."""
+    reason = " ".join(str(exc).split())
     return IndexCorruptError(
-        f"index at {folder} cannot be read ({type(exc).__name__}: {exc}); "
+        f"{what} cannot be read ({type(exc).__name__}: {reason}); "
         "rebuild it with `statementsearch index --rebuild`"
     )
 
@@ -677,6 +692,12 @@ def _unreadable(folder: Path, exc: BaseException) -> IndexCorruptError:
 def damage_errors() -> tuple[type[BaseException], ...]:
     """What reading a damaged or vanished index file raises: the decoders' own errors and the file
     system's, never a user's (a bad query or date raises this package's errors, which pass through)."""
+    return (OSError, *decoding_errors())
+
+
+def decoding_errors() -> tuple[type[BaseException], ...]:
+    """What decoding a damaged index file raises (a term's bytes that are no UTF-8 among them: the index
+    writes only valid UTF-8 terms, and a documents file's bad bytes are that file's error, never these)."""
     import pickle
     import struct
     import zlib
@@ -685,8 +706,15 @@ def damage_errors() -> tuple[type[BaseException], ...]:
 
     from .block_layout import DamagedBlockError
 
-    decoding = (struct.error, zlib.error, pickle.UnpicklingError, CorruptIndexError, DamagedBlockError)
-    return (OSError, EOFError, *decoding)
+    return (
+        EOFError,
+        UnicodeDecodeError,
+        struct.error,
+        zlib.error,
+        pickle.UnpicklingError,
+        CorruptIndexError,
+        DamagedBlockError,
+    )
 
 
 def _check_marker(folder: Path) -> None:

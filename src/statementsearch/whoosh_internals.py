@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import struct
 import threading
 import zlib
 from dataclasses import dataclass
@@ -134,7 +135,7 @@ def decode(block: Block) -> tuple[list[int], Any]:
         return block.inline[0], block.inline[1]
     raw = _block_bytes(block)
     if block_layout.is_own(raw):
-        own = block_layout.unpack_ids_weights(raw, block.count)
+        own = block_layout.unpack_ids_weights(raw, block.count, block.max_id)
         return own[0], own[1]
     cut = raw.find(_VALUES_START)
     if cut > 0 and raw[cut - 1 : cut] == b"(":  # Whoosh's tuple of values: cut before its mark
@@ -156,7 +157,7 @@ def decode_all(block: Block) -> tuple[list[int], Any, Any]:
         return block.inline
     raw = _block_bytes(block)
     if block_layout.is_own(raw):
-        ids, weights, values = block_layout.unpack_block(raw, block.count)
+        ids, weights, values = block_layout.unpack_block(raw, block.count, block.max_id)
         return ids, weights, None if values is None else block_layout.PackedValues(values)
     ids, weights, values = loads(raw)[:3]
     return *_expand(block, ids, weights), values
@@ -415,7 +416,7 @@ class _BlockLeafMatcher(W3LeafMatcher):  # type: ignore[misc]
     def _read_data(self) -> None:
         raw = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
         if not self._compression and block_layout.is_own(raw):
-            self._data = _OwnBlock(block_layout.unpack_block(raw, self._blocklength))
+            self._data = _OwnBlock(block_layout.unpack_block(raw, self._blocklength, self._maxid))
         else:
             self._data = loads(zlib.decompress(raw) if self._compression else raw)
 
@@ -566,7 +567,16 @@ class _CompactFieldCursor(W3FieldCursor):  # type: ignore[misc]
 
 
 class _CompactTermsReader(W3TermsReader):  # type: ignore[misc]
-    """Whoosh's terms reader whose every reading of an entry goes through `CompactTermInfo`."""
+    """Whoosh's terms reader whose every reading of an entry goes through `CompactTermInfo`, and whose
+    reading of a damaged term key (a field number no field has) says so instead of an IndexError."""
+
+    def _keydecoder(self, keybytes: bytes) -> tuple[str, bytes]:
+        try:
+            return super()._keydecoder(keybytes)  # type: ignore[no-any-return]
+        except (IndexError, struct.error) as exc:
+            from whoosh.reading import CorruptIndexError
+
+            raise CorruptIndexError(f"damaged term dictionary ({exc})") from None
 
     def cursor(self, fieldname: str, fieldobj: Any) -> Any:
         return _CompactFieldCursor(self._tindex, fieldname, self._keycoder, self._keydecoder, fieldobj)

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, Protocol
 
 from ..errors import IndexCorruptError, StatementSearchError
 from ..highlight import TermMatcher
-from ..index import StatementIndex, _Lease, damage_errors
+from ..index import StatementIndex, _Lease, damage_errors, unreadable
 from ..models import Duplicate, Hit, IndexStats, IssuerCount
 from ..postings import Word
 from ..query import Reading
@@ -179,10 +179,7 @@ def _answer(request: Request) -> Any:
     except IndexCorruptError as exc:  # what the shard's own reading found (`StatementIndex._searcher`)
         raise IndexCorruptError(f"{ref.name}: {exc}") from exc
     except damage_errors() as exc:
-        raise IndexCorruptError(
-            f"{ref.name} cannot be read ({type(exc).__name__}: {exc}); "
-            "rebuild the index with `statementsearch index --rebuild`"
-        ) from exc
+        raise unreadable(ref.name, exc) from exc
 
 
 class ShardServer:
