@@ -420,34 +420,37 @@ class _BlockLeafMatcher(W3LeafMatcher):  # type: ignore[misc]
         else:
             self._data = loads(zlib.decompress(raw) if self._compression else raw)
 
-    def _read_ids(self) -> None:
+    def _own(self) -> _OwnBlock | None:
+        """The block's data when it is in `block_layout`'s layout (read on first use), else None."""
         if self._data is None:
             self._read_data()
-        if isinstance(self._data, _OwnBlock):
-            self._ids = self._data[0]
-        else:
+        return self._data if isinstance(self._data, _OwnBlock) else None
+
+    def _read_ids(self) -> None:
+        own = self._own()
+        if own is None:
             super()._read_ids()
+        else:
+            self._ids = own[0]
 
     def _read_weights(self) -> None:
-        if self._data is None:
-            self._read_data()
-        if isinstance(self._data, _OwnBlock):
-            self._weights = self._data[1]
-        else:
+        own = self._own()
+        if own is None:
             super()._read_weights()
+        else:
+            self._weights = own[1]
 
     def _read_values(self) -> None:
-        if self._data is None:
-            self._read_data()
-        if not isinstance(self._data, _OwnBlock):
+        own = self._own()
+        if own is None:
             super()._read_values()
-        elif self._data[2] is None:
+        elif own[2] is None:
             self._values = (None,) * self._blocklength
         elif _variable(self._fixedsize):
-            self._values = block_layout.split_values(self._data[2])
+            self._values = block_layout.split_values(own[2])
         else:
-            size, data = self._fixedsize, self._data[2]
-            self._values = tuple(data[i : i + size] for i in range(0, len(data), size))
+            size = self._fixedsize
+            self._values = tuple(own[2][i : i + size] for i in range(0, len(own[2]), size))
 
 
 class _LengthsReader(W3PerDocReader):  # type: ignore[misc]
