@@ -23,9 +23,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from ..errors import IndexCorruptError, StatementSearchError
+from ..errors import IndexCorruptError, StatementSearchError, damage_errors, unreadable
 from ..highlight import TermMatcher
-from ..index import StatementIndex, _Lease, damage_errors, unreadable
+from ..index import StatementIndex, _Lease
 from ..models import Duplicate, Hit, IndexStats, IssuerCount
 from ..postings import Word
 from ..query import Reading
