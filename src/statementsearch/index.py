@@ -351,9 +351,9 @@ class StatementIndex:
             # The matches' own page says whether anything matches (a filled one may hold others);
             # a filled list then starts from the same matches (`Matching.top` keeps them).
             results = run(matching, sort, offset + limit, collapse)
-            if not results:
-                matching = relaxed(matching, lambda word: _has_correction(reader, word)) or matching
-            if fill or not results:
+            loosened = None if results else relaxed(matching, lambda word: _has_correction(reader, word))
+            if loosened is not None or fill:
+                matching = loosened or matching
                 results = run(matching, sort, offset + limit, collapse, fill)
             results = results[offset:]
             hits = self._hits(lease, matching, results, offset, collapse, snippets, fill)

@@ -397,13 +397,11 @@ class _BlockLeafMatcher(W3LeafMatcher):  # type: ignore[misc]
         postfile.seek(position)
         length = postfile.read_int()
         start = postfile.tell()
-        if postfile.read(1) != _HEADER_TAG:  # Whoosh's pickled header
+        header = postfile.read(block_layout.HEADER_SIZE)
+        if header[:1] != _HEADER_TAG:  # Whoosh's pickled header
             super()._goto(position)
             return
-        postfile.seek(start)
-        count, max_id, max_weight, min_length, max_length = block_layout.unpack_header(
-            postfile.read(block_layout.HEADER_SIZE)
-        )
+        count, max_id, max_weight, min_length, max_length = block_layout.unpack_header(header)
         unread: Any = None  # read when asked for (`_read_data`)
         self._data = self._ids = self._weights = self._values = unread
         self._i = 0
