@@ -199,7 +199,7 @@ def test_a_damaged_posting_block_raises_index_corrupt_error(tmp_path: Path, seed
             (leaf, _), *_ = lease.searcher.reader().leaf_readers()
             blocks = whoosh_internals.blocks(leaf, "text", "attack")
             assert blocks and blocks[0].inline is None
-            raw = whoosh_internals._block_bytes(blocks[0])
+            raw = whoosh_internals.block_bytes(blocks[0])
     assert block_layout.is_own(raw)
     segment = _segment(index)
     data = segment.read_bytes()

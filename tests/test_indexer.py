@@ -527,3 +527,29 @@ def test_each_writer_gets_the_pool_its_machine_allows(
         assert writer.pool.limit == 700 * 2**20 and asked == [1]
     finally:
         writer.cancel()
+
+
+def test_a_write_collects_garbage_less_often_and_gives_the_thresholds_back(
+    tmp_path: Path, docs: Path
+) -> None:
+    """While a writer writes, the collector's thresholds are at least `GC_THRESHOLDS` (a full
+    collection walks every posting a writer holds); after the write, and after a write that fails or
+    while another is still under way, the process has the thresholds it had."""
+    import gc
+
+    own = (900, 11, 12)
+    before = gc.get_threshold()
+    gc.set_threshold(*own)
+    try:
+        seen: list[tuple[int, ...]] = []
+        StatementIndex.create(tmp_path / "index").update(docs, progress=lambda *_: seen.append(gc.get_threshold()))
+        assert seen and set(seen) == {tuple(map(max, indexer.GC_THRESHOLDS, own))}
+        assert gc.get_threshold() == own
+        with pytest.raises(RuntimeError), indexer.collecting_less():
+            with indexer.collecting_less():
+                pass
+            assert gc.get_threshold() != own  # the outer write is still under way
+            raise RuntimeError("a write that fails")
+        assert gc.get_threshold() == own
+    finally:
+        gc.set_threshold(*before)

@@ -96,7 +96,7 @@ def test_the_pickle_cut_gives_what_the_whole_block_gives(
 
 
 def _raw(block: Any) -> bytes:
-    return whoosh_internals._block_bytes(block)
+    return whoosh_internals.block_bytes(block)
 
 
 def _lists(decoded: tuple[Any, ...]) -> list[list[Any]]:

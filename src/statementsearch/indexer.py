@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,9 +44,10 @@ from .manifest import (
     unreadable_files,
 )
 from .models import FileFailure, FileReport, Release, UpdateSummary
+from .pooling import TermPool
 from .reader import document_name, file_hash, read_file, scan_documents, unpacked_size
 from .schema import Grouping, release_document
-from .whoosh_internals import sweep_leftovers, writing_codec
+from .whoosh_internals import apply_fixes, sweep_leftovers, writing_codec
 
 __all__ = [
     "LOCK_FILE",
@@ -233,7 +236,8 @@ def writer_limit_mb(procs: int) -> int:
 
 def _open_writer(ix: Any, procs: int, parallel: bool) -> Any:
     writers = procs if parallel and procs > 1 else 1
-    options = {"limitmb": writer_limit_mb(writers), "codec": writing_codec()}
+    apply_fixes()  # among them, a writer's `poolclass`
+    options = {"limitmb": writer_limit_mb(writers), "codec": writing_codec(), "poolclass": TermPool}
     try:
         if parallel and procs > 1:
             from whoosh.multiproc import MpWriter
@@ -296,11 +300,44 @@ def write_plan(
     """Write what the plan says in one commit (or none); a file the writer cannot take is left out and
     the write is tried again without it."""
     excluded: dict[str, SeenFailure] = {}
-    while True:  # each failed attempt excludes one more file, so this ends
-        try:
-            return _Attempt(ix, root, plan, manifest, settings, excluded).run()
-        except _FileNotWritten as failed:
-            excluded[failed.path] = failed.failure
+    with collecting_less():
+        while True:  # each failed attempt excludes one more file, so this ends
+            try:
+                return _Attempt(ix, root, plan, manifest, settings, excluded).run()
+            except _FileNotWritten as failed:
+                excluded[failed.path] = failed.failure
+
+
+GC_THRESHOLDS = (10_000, 50, 1_000)
+"""The garbage collector's thresholds while a writer writes (Python's are 700, 10, 10). A writer holds
+millions of postings that live until its commit, and each full collection walks all of them: with
+Python's thresholds the collector took a tenth of a build (BENCHMARKS.md, "A posting pool of our own")."""
+
+
+class _Collector:
+    """How many writes of this process are under way, and the thresholds they found."""
+
+    lock = threading.Lock()
+    writes = 0
+    found: tuple[int, ...] = ()
+
+
+@contextlib.contextmanager
+def collecting_less() -> Iterator[None]:
+    """Collect garbage less often while writing (and in the writer processes forked meanwhile, which
+    inherit it); the process's own thresholds come back when its last write ends, whatever happens."""
+    with _Collector.lock:
+        if not _Collector.writes:
+            _Collector.found = gc.get_threshold()
+            gc.set_threshold(*map(max, GC_THRESHOLDS, _Collector.found))
+        _Collector.writes += 1
+    try:
+        yield
+    finally:
+        with _Collector.lock:
+            _Collector.writes -= 1
+            if not _Collector.writes:
+                gc.set_threshold(*_Collector.found)
 
 
 def finish_update(

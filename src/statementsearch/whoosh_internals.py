@@ -56,8 +56,10 @@ import io
 import struct
 import threading
 import zlib
+from array import array
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 from pickle import loads
 from typing import Any
@@ -71,11 +73,12 @@ from whoosh.codec.whoosh3 import (
     W3PostingsWriter,
     W3TermInfo,
     W3TermsReader,
+    pack_ushort,
 )
 from whoosh.reading import TermNotFound
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from . import block_layout
+from . import block_layout, pooling
 
 # ---------------------------------------------------------------------------------- 1. posting blocks
 
@@ -133,7 +136,7 @@ def decode(block: Block) -> tuple[list[int], Any]:
     """A block's document numbers and weights, without reading its positions when it can."""
     if block.inline is not None:
         return block.inline[0], block.inline[1]
-    raw = _block_bytes(block)
+    raw = block_bytes(block)
     if block_layout.is_own(raw):
         own = block_layout.unpack_ids_weights(raw, block.count, block.max_id)
         return own[0], own[1]
@@ -155,7 +158,7 @@ def decode_all(block: Block) -> tuple[list[int], Any, Any]:
     """A block's document numbers, weights and values (the postings' encoded positions)."""
     if block.inline is not None:
         return block.inline
-    raw = _block_bytes(block)
+    raw = block_bytes(block)
     if block_layout.is_own(raw):
         ids, weights, values = block_layout.unpack_block(raw, block.count, block.max_id)
         return ids, weights, None if values is None else block_layout.PackedValues(values)
@@ -163,7 +166,7 @@ def decode_all(block: Block) -> tuple[list[int], Any, Any]:
     return *_expand(block, ids, weights), values
 
 
-def _block_bytes(block: Block) -> bytes:
+def block_bytes(block: Block) -> bytes:
     postfile, offset, length, compressed = block.data
     raw = postfile.get(offset, length)
     return zlib.decompress(raw) if compressed else bytes(raw)
@@ -293,6 +296,8 @@ def apply_fixes() -> None:
             _fix_and_not()
         with contextlib.suppress(ImportError, AttributeError):
             _fix_buffer_file()
+        with contextlib.suppress(ImportError, AttributeError):
+            _fix_pool_class()
         _applied = True
 
 
@@ -306,6 +311,22 @@ def _fix_and_not() -> None:
             self._find_next()
 
     AndNotMatcher._find_first = find_first
+
+
+def _fix_pool_class() -> None:
+    """`SegmentWriter` takes a `poolclass` argument and ignores it (it always makes Whoosh's
+    `PostingPool`); honour it, so that the index's writers, and `MpWriter`'s sub-writers (given the
+    same arguments), gather their postings in `pooling.TermPool`. A writer not given one is Whoosh's."""
+    from whoosh.writing import SegmentWriter
+
+    original = SegmentWriter.__init__
+
+    def init(self: Any, ix: Any, poolclass: Any = None, **kwargs: Any) -> None:
+        original(self, ix, **kwargs)
+        if poolclass is not None:
+            self.pool = poolclass(self._tempstorage, self.newsegment, limitmb=kwargs.get("limitmb", 128))
+
+    SegmentWriter.__init__ = init
 
 
 class _ViewReader(io.RawIOBase):
@@ -469,18 +490,33 @@ class _LengthsReader(W3PerDocReader):  # type: ignore[misc]
         return [table[b] for b in encoded].__getitem__
 
 
+_DOCNUM, _WEIGHT, _VALUE = itemgetter(2), itemgetter(3), itemgetter(4)
+"""The parts of a posting tuple (field name, term bytes, document, weight, value)."""
+
+
 class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
+    def start_postings(self, format_: Any, terminfo: Any) -> None:
+        """Whoosh's `start_postings` without asking the file where the list starts: most lists are kept
+        in their term's entry and write nothing there (a `tell` per term was 3% of a build); the first
+        block written asks instead."""
+        if self._terminfo:  # type: ignore[has-type]
+            raise RuntimeError("Called start in a term")
+        self._format, self._blockcount, self._terminfo = format_, 0, terminfo
+        self._new_block()
+
     def _write_block(self, last: bool = False) -> None:
         """Whoosh's `_write_block`, the block's data in `block_layout`'s layout instead of a pickle."""
+        if not self._blockcount:
+            self._startoffset = self._postfile.tell()
         if self._byteids:  # a term vector's postings (not written by this index): Whoosh's layout
             super()._write_block(last)
             return
         from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
-        from whoosh.util.numeric import length_to_byte
 
         postfile = self._postfile
         if not self._blockcount:
             postfile.write(WHOOSH3_HEADER_MAGIC)
+            self._extent = len(WHOOSH3_HEADER_MAGIC)  # the list's bytes so far (no `tell` at its end)
         terminfo: Any = self._terminfo
         terminfo.add_block(self)
         ids, weights = self._ids, self._weights
@@ -491,8 +527,28 @@ class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
         postfile.write_int(-size if last else size)  # negative: the last block
         postfile.write(info)
         postfile.write(data)
+        self._extent += 4 + size
         self._blockcount += 1
         self._new_block()
+
+    def add_term(self, postings: list[Any], length_of: Any) -> None:
+        """A whole term's postings (`pooling`: Whoosh's posting tuples, in order), a block at a time:
+        what `add_posting` per posting buffers and writes, in C-level slices. The last block stays
+        buffered for `finish_postings`, which writes it or keeps a short list in the term's entry."""
+        limit, count = self._blocklimit, len(postings)
+        for start in range(0, count, limit):
+            block = postings[start : start + limit]
+            self._ids = array("I", map(_DOCNUM, block))
+            weights = list(map(_WEIGHT, block))
+            self._weights = array("f", weights)
+            best = max(weights)
+            self._maxweight = best if best > 0 else 0
+            self._values = [value for value in map(_VALUE, block) if value]
+            known = [length for length in map(length_of, self._ids) if length]
+            self._minlength = min(known) if known else None
+            self._maxlength = max(known) if known else 0
+            if start + limit < count:
+                self._write_block()
 
     def _block_values(self) -> bytes | None:
         fixed_size = self._format.fixed_value_size()
@@ -501,9 +557,15 @@ class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
         return b"".join(self._values) if fixed_size else None
 
     def finish_postings(self) -> Any:
-        if self.written() or len(self) >= self._inlinelimit:
+        if self._byteids:
             return super().finish_postings()
-        terminfo: Any = self._terminfo  # type: ignore[has-type]
+        terminfo: Any = self._terminfo
+        if self.written() or len(self) >= self._inlinelimit:  # Whoosh's, the extent from `_write_block`
+            if self._ids:
+                self._write_block(last=True)
+            terminfo.set_extent(self._startoffset, self._extent)
+            self._terminfo = None
+            return terminfo
         terminfo.add_block(self)
         # A format without values (existence, frequency) writes none; an inlined list is read back by
         # a `ListMatcher`, which then gives "" (not bytes) for a value, and a merge rejects that.
@@ -531,10 +593,23 @@ class CompactTermInfo(W3TermInfo):  # type: ignore[misc]
         inlined = self._inlined
         if inlined is None or len(inlined[0]) != 1:
             return bytes(super().to_bytes())
-        header = bytearray(super().to_bytes()[: self._struct.size])
-        header[0] = ONE_POSTING
+        # Whoosh's header, as its `to_bytes` packs it (which would also pickle the posting, unused here)
+        minlength = 0 if self._minlength is None else length_to_byte(self._minlength)
+        figures = (self._weight, self._df, minlength, length_to_byte(self._maxlength), self._maxweight)
+        header: bytes = self._struct.pack(ONE_POSTING, *figures, self._minid, self._maxid)
         value: bytes = inlined[2][0]
-        return bytes(header) + value
+        return header + value
+
+    @classmethod
+    def one_posting(cls, docnum: int, weight: float, value: bytes | None, length: int | None) -> bytes:
+        """The entry `to_bytes` writes for a list of one posting, made from the posting alone (what
+        Whoosh's writer would gather in a term info: its total and best weight are the posting's, its
+        shortest and longest length the document's)."""
+        minlength = length_to_byte(length) if length else 0
+        best = weight if weight > 0 else 0
+        figures = (weight, 1, minlength, length_to_byte(length or 0), best, docnum, docnum)
+        header: bytes = cls._struct.pack(ONE_POSTING, *figures)
+        return header + (value or b"")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Any:
@@ -558,6 +633,47 @@ class _CompactFieldWriter(W3FieldWriter):  # type: ignore[misc]
     def start_term(self, btext: bytes) -> None:
         super().start_term(btext)
         self._postwriter._terminfo = CompactTermInfo()
+
+    def add_postings(self, schema: Any, lengths: Any, items: Any) -> None:
+        """Whoosh's `add_postings` (postings one at a time, from its sorted pool), a term at a time when
+        they come from `pooling.TermPool`: the same calls per term, none per posting."""
+        if not isinstance(items, pooling.PooledPostings):
+            super().add_postings(schema, lengths, items)
+            return
+        fieldname = None
+        inlined_one = self._codec._inlinelimit > 1  # a list of one posting is kept in its entry
+        for term_field, tbytes, postings in items.terms():
+            if term_field != fieldname:
+                if fieldname is not None:
+                    self.finish_field()
+                fieldname = term_field
+                self.start_field(fieldname, schema[fieldname])
+                length_of = _length_reader(lengths, fieldname)
+                key = pack_ushort(self._fieldid)
+            if postings[0][2] < 0:  # Whoosh's mark of a word for the spelling graph, never a posting
+                postings = [posting for posting in postings if posting[2] >= 0]
+                if not postings:
+                    continue
+            if len(postings) == 1 and inlined_one:  # most terms: their entry made at once
+                _, _, docnum, weight, value = postings[0]
+                entry = CompactTermInfo.one_posting(docnum, weight, value, length_of(docnum))
+                self._tindex.add(key + tbytes, entry)
+                continue
+            self.start_term(tbytes)
+            self._postwriter.add_term(postings, length_of)
+            self.finish_term()
+        if fieldname is not None:
+            self.finish_field()
+
+
+def _length_reader(lengths: Any, fieldname: str) -> Any:
+    """Each document's length in a field, as Whoosh's `add_postings` reads it (0 without lengths)."""
+    if not lengths:
+        return lambda docnum: 0
+    reader = getattr(lengths, "doc_field_length_reader", None)
+    if reader is None:
+        return lambda docnum: lengths.doc_field_length(docnum, fieldname)
+    return reader(fieldname)
 
 
 class _CompactFieldCursor(W3FieldCursor):  # type: ignore[misc]
