@@ -542,7 +542,8 @@ def test_a_write_collects_garbage_less_often_and_gives_the_thresholds_back(
     gc.set_threshold(*own)
     try:
         seen: list[tuple[int, ...]] = []
-        StatementIndex.create(tmp_path / "index").update(docs, progress=lambda *_: seen.append(gc.get_threshold()))
+        index = StatementIndex.create(tmp_path / "index")
+        index.update(docs, progress=lambda *_: seen.append(gc.get_threshold()))
         assert seen and set(seen) == {tuple(map(max, indexer.GC_THRESHOLDS, own))}
         assert gc.get_threshold() == own
         with pytest.raises(RuntimeError), indexer.collecting_less():

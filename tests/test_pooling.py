@@ -32,10 +32,8 @@ def _synthetic_records(count: int) -> list[dict[str, Any]]:
         "Inspectors found {k} damaged moorings and the {w} berth stays shut until repairs end. "
     )
     words = ("north", "south", "east", "west", "old", "new", "main")
-    return [
-        {"id": f"r{n}", "title": f"Ferry {n}", "body": body.format(n=n, k=n % 7, w=words[n % 7]) * (1 + n % 5)}
-        for n in range(count)
-    ]
+    bodies = [body.format(n=n, k=n % 7, w=words[n % 7]) * (1 + n % 5) for n in range(count)]
+    return [{"id": f"r{n}", "title": f"Ferry {n}", "body": text} for n, text in enumerate(bodies)]
 
 
 def _posted_bytes(index: Path) -> list[dict[str, bytes]]:

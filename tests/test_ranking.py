@@ -211,24 +211,23 @@ def test_the_synthetic_queries_take_every_path_of_the_ranker(
     assert any(b and len(b) > 3 for b in blocks) and any(b and b[0].count == 1 for b in blocks)
 
 
-def test_filled_lists_skip_the_words_that_cannot_reach_the_kth_match(
+def test_filled_lists_rank_their_partial_matches_above_a_floor(
     segmented: SyntheticIndex, segmented_ix: StatementIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The proof above covers the pruned fill (`Ranker._top_any_words`): for some queries the common
-    words' scores are added only to the releases holding a rarer word."""
-    pruned: list[str] = []
-    real = Ranker._intersect
+    """The proof above covers filled lists ranked from the k-th strict match's score as a floor
+    (`Ranker._top_any_words` with `at_least`)."""
+    floors: list[float] = []
+    real = Ranker._top_any_words
 
-    def intersect(self: Ranker, *args: Any, keep_lacking: bool = False, **kwargs: Any) -> Any:
-        if keep_lacking:
-            pruned.append(args[3].text)
-        return real(self, *args, keep_lacking=keep_lacking, **kwargs)
+    def top_any_words(self: Ranker, *args: Any) -> Any:
+        floors.append(args[-1])
+        return real(self, *args)
 
-    monkeypatch.setattr(Ranker, "_intersect", intersect)
+    monkeypatch.setattr(Ranker, "_top_any_words", top_any_words)
     with segmented_ix._searcher() as lease:
         for text in synthetic_queries(segmented, segmented_ix):
             filled(_both_ways(segmented_ix, lease, text, {})[0])(10)
-    assert len(set(pruned)) >= 3, pruned
+    assert sum(1 for floor in floors if floor > 0) >= 3, floors
 
 
 def test_which_of_some_releases_hold_a_word_is_read_from_their_blocks_alone(
@@ -321,11 +320,12 @@ def test_the_block_caches_stay_within_their_bounds(
 ) -> None:
     """Tiny cache limits: the caches are emptied when full, and rankings do not change."""
     import statementsearch.ranking as ranking
+    import statementsearch.vectors as vectors
 
     queries = synthetic_queries(segmented, segmented_ix)[:40]
     before = [[hit.id for hit in segmented_ix.search(q, limit=5).hits] for q in queries]
     monkeypatch.setattr(ranking, "BLOCK_CACHE_BLOCKS", 3)
-    monkeypatch.setattr(ranking, "DECODED_CACHE_BLOCKS", 2)
+    monkeypatch.setattr(vectors, "ARRAYS_KEPT", 50)
     with segmented_ix._searcher() as lease:
         lease.ranker = None  # a new ranker, made under the small limits
         ranker = lease.ranking()
@@ -333,7 +333,8 @@ def test_the_block_caches_stay_within_their_bounds(
             planned, _ = _both_ways(segmented_ix, lease, text, {})
             assert planned.plan is not None
             ranker.top(planned.plan, 5)
-            assert len(ranker._decoded) <= 2
+            cache = ranker._postings_cache
+            assert cache.held <= max(50, *(len(p.ids) for p in cache._lists.values()))
             for segment in ranker._all_segments():
                 largest = max((len(b or ()) for b in segment.blocks.values()), default=0)
                 assert segment.cached_blocks <= max(3, largest)

@@ -17,8 +17,6 @@ whose score equals the k-th best is kept beyond k, so that the caller can order 
 from __future__ import annotations
 
 import heapq
-from array import array
-from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
@@ -27,17 +25,17 @@ from functools import partial
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from whoosh import query as wq
 
+from . import vectors
 from .postings import Phrases, Word, document_dates
 from .scoring import Params, SearcherStatistics, Statistics, idf, length_norm
-from .whoosh_internals import Block, decode, field_lengths
+from .whoosh_internals import Block, field_lengths
 from .whoosh_internals import blocks as read_blocks
 
 # The fields whose words are ranked here: Whoosh TEXT fields, scored by BM25F with their lengths.
 RANKED_FIELDS = frozenset({"text", "title", "issuer"})
-# Decoded blocks a searcher keeps (about 1.8 kB each: 15 MB at most).
-DECODED_CACHE_BLOCKS = 8192
 # Match sets a searcher keeps (its last few plans'), so that a search's hits, counts and facets share one.
 MATCHES_KEPT = 4
 # Block headers a searcher keeps per segment (about 280 bytes each: 14 MB at most); a common word has
@@ -141,17 +139,6 @@ def _is_phrase(q: Any) -> bool:
     )
 
 
-def _kept(
-    scores: Iterable[tuple[int, float]],
-    dropped: AbstractSet[int],
-    offset: int,
-    allowed: AbstractSet[int] | None,
-) -> dict[int, float]:
-    """The (segment-local) scores of documents not dropped (deleted, excluded) and within the filter
-    (global document numbers)."""
-    return {d: s for d, s in scores if d not in dropped and (allowed is None or d + offset in allowed)}
-
-
 TIE = 1e-9
 """Scores closer than this are equal, and ordered by the caller's stable key (`searching.tied`). A
 release's score is a sum of its words' shares whose last bits depend on the order they were added, which
@@ -227,6 +214,8 @@ class _Segment:
     blocks: dict[tuple[str, str], list[Block] | None] = field(default_factory=dict)  # per word
     cached_blocks: int = 0  # how many block headers `blocks` holds
     dates: list[int | None] | None = None  # per document: its date as Whoosh stores it, or None
+    norm_arrays: dict[str, Any] = field(default_factory=dict)  # `norms` as numpy arrays
+    deleted_array: Any = None  # `deleted`, sorted, as a numpy array
 
 
 class Ranker:
@@ -244,8 +233,8 @@ class Ranker:
         self._segments: list[_Segment] | None = None
         self._avgfl: dict[str, float] = {}
         self._idfs: dict[tuple[str, str], float] = {}
-        self._decoded: OrderedDict[tuple[int, int], tuple[Any, Any]] = OrderedDict()
         self._matches: OrderedDict[tuple[Plan, int], tuple[Any, list[Any]]] = OrderedDict()
+        self._postings_cache = vectors.PostingsCache()
 
     # -- the three questions a search asks
 
@@ -271,11 +260,7 @@ class Ranker:
             return best_of(((offset, scores) for _, offset, scores in found), k)
         top = TopK(k)
         for segment in self._all_segments():
-            if len(words) == 1 and not plan.excluded and not plan.phrases:
-                ok = self._top_one_word(segment, words[0], allowed, top)
-            else:
-                ok = self._top_all_words(segment, plan, words, allowed, top)
-            if not ok:
+            if not self._top_all_words(segment, plan, words, allowed, top):
                 return None
         return top.result()
 
@@ -339,17 +324,15 @@ class Ranker:
 
     def _local_holders_among(self, segment: _Segment, item: Item, among: Sequence[int]) -> set[int] | None:
         size = segment.reader.doc_count_all()
-        wanted = [d - segment.offset for d in among if 0 <= d - segment.offset < size]
+        wanted = np.unique(np.fromiter((d - segment.offset for d in among), np.int64, len(among)))
+        wanted = wanted[(wanted >= 0) & (wanted < size)]
         found: set[int] = set()
-        for word in item if wanted else ():
-            blocks = self._blocks(segment, word)
-            if blocks is None:
+        for word in item if len(wanted) else ():
+            postings = self._arrays(segment, word)
+            if postings is None:
                 return None
-            max_ids = [b.max_id for b in blocks]
-            for local in wanted:
-                at = bisect_left(max_ids, local)
-                if at < len(blocks) and local in self._decode(blocks[at])[0]:
-                    found.add(local)
+            held, _ = vectors.positions_in(wanted, postings.ids)
+            found.update(wanted[held].tolist())
         return found
 
     def phrase_holds(self, words: tuple[Word, ...], docnum: int) -> bool:
@@ -411,26 +394,6 @@ class Ranker:
             segment.norms[name] = norms
         return norms
 
-    def _decode(self, block: Block) -> tuple[Any, Any]:
-        """A block's ids and weights, from a least-recently-used cache of decoded blocks: a query asks
-        for a block again when it fetches deeper to fill a page after collapsing duplicates, and
-        consecutive queries (an analyst refining one) share words. Arrays keep a block near 1.5 kB."""
-        if block.inline is not None:
-            return decode(block)
-        key = (id(block.data[0]), block.data[1])
-        found = self._decoded.get(key)
-        if found is not None:
-            self._decoded.move_to_end(key)
-            return found
-        ids, weights = decode(block)
-        found = self._decoded[key] = (
-            array("i", ids),
-            weights if isinstance(weights, array) else array("d", weights),
-        )
-        if len(self._decoded) > DECODED_CACHE_BLOCKS:
-            self._decoded.popitem(last=False)
-        return found
-
     def _blocks(self, segment: _Segment, word: Word) -> list[Block] | None:
         """A word's block headers in a segment, read once per searcher: reading them is a seek and an
         unpickle per block, and a query (or the next one, refining it) asks for the same words again."""
@@ -474,27 +437,6 @@ class Ranker:
 
     # -- one segment
 
-    def _top_one_word(
-        self, segment: _Segment, word: Word, allowed: AbstractSet[int] | None, top: TopK
-    ) -> bool:
-        """Block-max top-k for one word: blocks in order of their best possible score, stopping when
-        the next block's best cannot reach the k-th hit."""
-        blocks = self._blocks(segment, word)
-        if blocks is None:
-            return False
-        offset, deleted = segment.offset, segment.deleted
-        bounds = self._block_bounds(word, blocks)
-        for bound, block in sorted(zip(bounds, blocks, strict=True), key=lambda pair: -pair[0]):
-            if bound < top.floor():
-                break
-            ids, weights = self._decode(block)
-            floor = top.floor()
-            for local, score in zip(ids, self._scored(segment, word, ids, weights), strict=True):
-                if score >= floor and local not in deleted and (allowed is None or local + offset in allowed):
-                    top.offer(score, local + offset)
-                    floor = top.floor()
-        return True
-
     def _top_all_words(
         self,
         segment: _Segment,
@@ -503,55 +445,29 @@ class Ranker:
         allowed: AbstractSet[int] | None,
         top: TopK,
     ) -> bool:
-        """Block-max top-k for words that must all match. The rarest word's blocks split the documents
-        into ranges; a range's bound is its block's best score plus, for each other word, the best
-        bound among that word's blocks overlapping the range (block headers only). Ranges are scored
-        in order of their bound, stopping when the next cannot reach the k-th hit. On the benchmark's
-        queries the bounds are loose (block maxima of common words sit near BM25's ceiling) and only
-        27 of 5,155 ranges were skipped: the gain is that the best ranges come first, so phrases are
-        checked for few documents."""
-        lists = self._rarest_first(segment, words)
+        """Top-k for words that must all match: the rarest word's releases, cut to those holding each
+        other word in turn (rarest first) as each word's score is added, all at C speed (`vectors`);
+        phrases checked best first, only until the next release cannot reach the k-th hit."""
+        lists = self._rarest_arrays(segment, words)
         excluded = self._local_holders(segment, plan.excluded)
         if lists is None or excluded is None:
             return False
-        (rarest, rarest_blocks), offset = lists[0], segment.offset
-        others = [
-            (word, blocks, [b.max_id for b in blocks], self._block_bounds(word, blocks))
-            for word, blocks in lists[1:]
-        ]
-        dropped = segment.deleted | excluded
+        (rarest, found), *others = lists
+        ids, scores = self._kept(
+            segment, found.ids, self._vector_scores(segment, rarest, found), excluded, allowed
+        )
+        for word, other in others:
+            if not len(ids):
+                break
+            held, at = vectors.positions_in(ids, other.ids)
+            ids = ids[held]
+            scores = scores[held] + self._vector_scores(
+                segment, word, vectors.Postings(ids, other.weights[at])
+            )
         phrases = (
             Phrases(segment.reader, plan.phrases, partial(self._blocks, segment)) if plan.phrases else None
         )
-        ranges = []
-        low = 0
-        for block, bound in zip(rarest_blocks, self._block_bounds(rarest, rarest_blocks), strict=True):
-            firsts = []
-            for _, blocks, max_ids, bounds in others:
-                first, last = bisect_left(max_ids, low), bisect_left(max_ids, block.max_id)
-                if first == len(blocks):
-                    bound = float("-inf")  # the other word ends before this range: nothing matches here
-                    break
-                bound += max(bounds[first : last + 1])
-                firsts.append(first)
-            ranges.append((bound, block, firsts))
-            low = block.max_id + 1
-        for bound, block, firsts in sorted(ranges, key=lambda item: -item[0]):
-            if bound == float("-inf") or bound < top.floor():
-                break
-            ids, weights = self._decode(block)
-            contributions = zip(ids, self._scored(segment, rarest, ids, weights), strict=True)
-            scores = _kept(contributions, dropped, offset, allowed)
-            for (word, blocks, _, _), first in zip(others, firsts, strict=True):
-                if not scores:
-                    break
-                scores = self._intersect(segment, scores, blocks, word, first)
-            # Best first, so that phrases are checked only for documents that can still make the top k.
-            for local, score in sorted(scores.items(), key=lambda item: (-item[1], item[0])):
-                if score < top.floor():
-                    break
-                if phrases is None or phrases.hold(local):
-                    top.offer(score, local + offset)
+        self._offer(segment, top, ids, scores, phrases)
         return True
 
     def _top_any_words(
@@ -563,78 +479,98 @@ class Ranker:
         top: TopK,
         at_least: float,
     ) -> bool:
-        """Top-k for documents holding any of the words, none scoring below `at_least` (MaxScore).
-
-        The words whose best scores add up to less than the floor (the k-th best so far, or
-        `at_least`), the commonest as a rule, cannot make a document reach it alone: only documents
-        holding one of the other ("essential") words are candidates, and the common words' scores are
-        added for the candidates still able to reach it, their blocks decoded only where a candidate
-        lies. A list filled past the strict matches (`searching.filled`) knows `at_least` from its k-th
-        strict match; with no floor known yet, the documents holding the word of the best bound are
-        ranked first, and their k-th best is the floor for the rest."""
-        lists = []
-        for word in words:
-            blocks = self._blocks(segment, word)
-            if blocks is None:
-                return False
-            if blocks:
-                lists.append((word, blocks, max(self._block_bounds(word, blocks))))
+        """Top-k for releases holding any of the words, none scoring below `at_least` (a list filled
+        past its strict matches, `searching.filled`, knows it from its k-th strict match): each word's
+        scores summed in an array the size of the segment."""
         excluded = self._local_holders(segment, plan.excluded)
         if excluded is None:
             return False
-        lists.sort(key=lambda item: item[2])
-        dropped, ranked = segment.deleted | excluded, set()
-        if max(top.floor(), at_least) == float("-inf") and len(lists) > 1:
-            *lists, (word, _, _) = lists
-            seeded = self._candidates(segment, [word], dropped, allowed)
-            if seeded is None:
+        size = segment.reader.doc_count_all()
+        totals, held = np.zeros(size), np.zeros(size, bool)
+        for word in words:
+            found = self._arrays(segment, word)
+            if found is None:
                 return False
-            self._offer_completed(segment, seeded, lists, top, float("-inf"))
-            ranked = set(seeded)
-        floor = max(top.floor(), at_least)
-        split = 0
-        while split < len(lists) and sum(best for _, _, best in lists[: split + 1]) < floor:
-            split += 1
-        candidates = self._candidates(segment, [word for word, _, _ in lists[split:]], dropped, allowed)
-        if candidates is None:
-            return False
-        fresh = {d: s for d, s in candidates.items() if d not in ranked}
-        self._offer_completed(segment, fresh, lists[:split], top, floor)
+            totals[found.ids] += self._vector_scores(segment, word, found)
+            held[found.ids] = True
+        ids = np.flatnonzero(held)
+        ids, scores = self._kept(segment, ids, totals[ids], excluded, allowed)
+        self._offer(segment, top, ids, scores, at_least=at_least)
         return True
 
-    def _candidates(
-        self,
-        segment: _Segment,
-        words: list[Word],
-        dropped: AbstractSet[int],
-        allowed: AbstractSet[int] | None,
-    ) -> dict[int, float] | None:
-        """The documents holding any of the words, with those words' scores (dropped ones left out)."""
-        scores: dict[int, float] = {}
-        for word in words:
-            if not self._add_word(segment, word, scores):
-                return None
-        return _kept(scores.items(), dropped, segment.offset, allowed)
+    # -- ranking at C speed (`vectors`)
 
-    def _offer_completed(
+    def _arrays(self, segment: _Segment, word: Word) -> vectors.Postings | None:
+        """A word's postings in a segment as arrays, read once per searcher (None: a layout not read
+        here)."""
+        key = (segment.offset, word.field, word.text)
+        found = self._postings_cache.get(key)
+        if found is None:
+            read = partial(self._blocks, segment, word)
+            found = vectors.read_postings(segment.reader, word.field, word.text, read)
+            if found is not None:
+                self._postings_cache.put(key, found)
+        return found
+
+    def _rarest_arrays(
+        self, segment: _Segment, words: tuple[Word, ...]
+    ) -> list[tuple[Word, vectors.Postings]] | None:
+        """The words with their postings, fewest first (None when one cannot be read here)."""
+        lists = []
+        for word in words:
+            found = self._arrays(segment, word)
+            if found is None:
+                return None
+            lists.append((word, found))
+        return sorted(lists, key=lambda item: len(item[1].ids))
+
+    def _vector_scores(self, segment: _Segment, word: Word, postings: vectors.Postings) -> Any:
+        norms = segment.norm_arrays.get(word.field)
+        if norms is None:
+            norms = segment.norm_arrays[word.field] = np.asarray(self._norms(segment, word.field))
+        k1_plus_1 = self._params.k1 + 1
+        return vectors.bm25(postings.weights, norms[postings.ids], self._idf(word), k1_plus_1, word.boost)
+
+    def _kept(
+        self, segment: _Segment, ids: Any, scores: Any, excluded: set[int], allowed: AbstractSet[int] | None
+    ) -> tuple[Any, Any]:
+        """The releases not deleted, not excluded and (with a filter) allowed, with their scores."""
+        if segment.deleted_array is None:
+            segment.deleted_array = np.array(sorted(segment.deleted), dtype=np.int64)
+        dropped = segment.deleted_array
+        if excluded:
+            dropped = np.union1d(dropped, np.fromiter(excluded, np.int64, len(excluded)))
+        inside = None
+        if allowed is not None:
+            inside = vectors.local_numbers(allowed, segment.offset, segment.reader.doc_count_all())
+        mask = vectors.kept_mask(ids, dropped, inside)
+        return (ids, scores) if mask is None else (ids[mask], scores[mask])
+
+    def _offer(
         self,
         segment: _Segment,
-        candidates: dict[int, float],
-        lesser: list[tuple[Word, list[Block], float]],
         top: TopK,
-        floor: float,
+        ids: Any,
+        scores: Any,
+        phrases: Phrases | None = None,
+        at_least: float = float("-inf"),
     ) -> None:
-        """Add the lesser words' scores (best bound last) to the candidates, dropping each that can no
-        longer reach `floor` as it goes, and offer the rest to `top`."""
-        for n in range(len(lesser), -1, -1):  # n: how many lesser words are still to add
-            rest = sum(best for _, _, best in lesser[:n])
-            candidates = {d: s for d, s in candidates.items() if s + rest >= floor}
-            if n == 0 or not candidates:
-                break
-            word, blocks, _ = lesser[n - 1]
-            candidates = self._intersect(segment, candidates, blocks, word, keep_lacking=True)
-        for local, score in candidates.items():
-            top.offer(score, local + segment.offset)
+        """Offer `top` the releases that can make it (none below `at_least`): with phrases to check,
+        best first until one cannot reach the k-th hit; else those the k-th best score admits."""
+        offset = segment.offset
+        if phrases is None:
+            chosen = vectors.best(scores, top.k, max(top.floor(), at_least), TIE)
+            for local, score in zip(ids[chosen].tolist(), scores[chosen].tolist(), strict=True):
+                top.offer(score, local + offset)
+            return
+        order = vectors.best_first(ids, scores)
+        for start in range(0, len(order), vectors.OFFER_CHUNK):
+            chunk = order[start : start + vectors.OFFER_CHUNK]
+            for local, score in zip(ids[chunk].tolist(), scores[chunk].tolist(), strict=True):
+                if score < max(top.floor(), at_least):
+                    return
+                if phrases.hold(local):
+                    top.offer(score, local + offset)
 
     def _scores(
         self, segment: _Segment, plan: Plan, allowed: AbstractSet[int] | None
@@ -642,175 +578,104 @@ class Ranker:
         """Every match of the plan in a segment with its score (segment-local document numbers)."""
         words = plan.all_words()
         if words is not None:
-            local = self._all_of(segment, words)
+            found = self._all_of(segment, words)
         elif plan.required:
-            local = self._with_optional(segment, plan)
+            found = self._with_optional(segment, plan)
         else:
-            local = self._any_items(segment, plan.optional, plan.min_optional)
+            found = self._any_items(segment, plan.optional, plan.min_optional)
         excluded = self._local_holders(segment, plan.excluded)
-        if local is None or excluded is None:
+        if found is None or excluded is None:
             return None
-        kept = _kept(local.items(), segment.deleted | excluded, segment.offset, allowed)
+        ids, scores = self._kept(segment, *found, excluded, allowed)
+        kept = dict(zip(ids.tolist(), scores.tolist(), strict=True))
         if plan.phrases:
             phrases = Phrases(segment.reader, plan.phrases, partial(self._blocks, segment))
             kept = {d: s for d, s in kept.items() if phrases.hold(d)}
         return kept
 
-    def _with_optional(self, segment: _Segment, plan: Plan) -> dict[int, float] | None:
-        """Documents holding every required item, with at least `min_optional` optional items (whose
-        scores they add)."""
-        base: dict[int, float] | None = None
-        for item in sorted(plan.required, key=lambda item: self._postings(segment, item)):
-            item_scores = self._any_items(segment, (item,), 0)
-            if item_scores is None:
-                return None
-            base = (
-                item_scores
-                if base is None
-                else {d: s + item_scores[d] for d, s in base.items() if d in item_scores}
+    def _all_of(self, segment: _Segment, words: tuple[Word, ...]) -> tuple[Any, Any] | None:
+        """The releases holding every word, with their scores: the rarest word's, cut to those holding
+        each other word in turn (rarest first) as each word's score is added."""
+        lists = self._rarest_arrays(segment, words)
+        if lists is None:
+            return None
+        (rarest, found), *others = lists
+        ids, scores = found.ids, self._vector_scores(segment, rarest, found)
+        for word, other in others:
+            if not len(ids):
+                break
+            held, at = vectors.positions_in(ids, other.ids)
+            ids = ids[held]
+            scores = scores[held] + self._vector_scores(
+                segment, word, vectors.Postings(ids, other.weights[at])
             )
-            if not base:
-                return {}
-        if not plan.optional or base is None:
-            return base or {}
-        scores = dict(base)
-        counts: dict[int, int] = {}
+        return ids, scores
+
+    def _with_optional(self, segment: _Segment, plan: Plan) -> tuple[Any, Any] | None:
+        """Releases holding every required item, with at least `min_optional` optional items (whose
+        scores they add): required items rarest first, each item's score added in turn, as sums over
+        the segment (adding 0.0 where an item is not held changes no score)."""
+        required = []
+        for item in plan.required:
+            found = self._item(segment, item)
+            if found is None:
+                return None
+            required.append(found)
+        required.sort(key=lambda item: item[2])
+        held, totals = required[0][0].copy(), required[0][1].copy()
+        for item_held, item_totals, _ in required[1:]:
+            held &= item_held
+            totals += item_totals
+        counts = np.zeros(len(held), np.int32)
         for item in plan.optional:
-            item_scores = self._any_items(segment, (item,), 0)
-            if item_scores is None:
+            found = self._item(segment, item)
+            if found is None:
                 return None
-            for d, s in item_scores.items():
-                if d in base:
-                    scores[d] += s
-                    counts[d] = counts.get(d, 0) + 1
-        need = plan.min_optional
-        return {d: s for d, s in scores.items() if need <= 0 or counts.get(d, 0) >= need}
+            totals += found[1]
+            counts += found[0]
+        if plan.min_optional > 0 and plan.optional:
+            held &= counts >= plan.min_optional
+        ids = np.flatnonzero(held)
+        return ids, totals[ids]
 
-    def _postings(self, segment: _Segment, item: Item) -> int:
-        return sum(b.count for word in item for b in (self._blocks(segment, word) or ()))
-
-    def _any_items(self, segment: _Segment, items: tuple[Item, ...], need: int) -> dict[int, float] | None:
-        """Documents holding at least `need` of the items (any one when `need` <= 1), with their scores:
+    def _any_items(self, segment: _Segment, items: tuple[Item, ...], need: int) -> tuple[Any, Any] | None:
+        """Releases holding at least `need` of the items (any one when `need` <= 1), with their scores:
         every word held counts, an item held counts once towards `need`."""
-        scores: dict[int, float] = {}
-        counts: dict[int, int] | None = {} if need > 1 else None
+        size = segment.reader.doc_count_all()
+        held, totals, counts = np.zeros(size, bool), np.zeros(size), np.zeros(size, np.int32)
         for item in items:
-            if len(item) == 1 or counts is None:
-                for word in item:  # a word's postings name each document once: count as they come
-                    if not self._add_word(segment, word, scores, counts):
-                        return None
-                continue
-            here = self._any_of(segment, item)
-            if here is None:
+            found = self._item(segment, item, totals)
+            if found is None:
                 return None
-            for d, s in here.items():
-                scores[d] = scores.get(d, 0.0) + s
-                counts[d] = counts.get(d, 0) + 1
-        if counts is not None:
-            return {d: s for d, s in scores.items() if counts[d] >= need}
-        return scores
+            held |= found[0]
+            counts += found[0]
+        if need > 1:
+            held &= counts >= need
+        ids = np.flatnonzero(held)
+        return ids, totals[ids]
 
-    def _add_word(
-        self, segment: _Segment, word: Word, scores: dict[int, float], counts: dict[int, int] | None = None
-    ) -> bool:
-        """Add a word's score to each document holding it (and count it, when counting)."""
-        blocks = self._blocks(segment, word)
-        if blocks is None:
-            return False
-        get = scores.get
-        for block in blocks:
-            ids, weights = self._decode(block)
-            for d, s in zip(ids, self._scored(segment, word, ids, weights), strict=True):
-                scores[d] = get(d, 0.0) + s
-            if counts is not None:
-                count = counts.get
-                for d in ids:
-                    counts[d] = count(d, 0) + 1
-        return True
+    def _item(self, segment: _Segment, item: Item, totals: Any = None) -> tuple[Any, Any, int] | None:
+        """Which releases hold any of an item's words, their words' scores summed (into `totals`
+        when given), and how many postings the item has."""
+        size = segment.reader.doc_count_all()
+        held = np.zeros(size, bool)
+        totals = np.zeros(size) if totals is None else totals
+        postings = 0
+        for word in item:
+            found = self._arrays(segment, word)
+            if found is None:
+                return None
+            totals[found.ids] += self._vector_scores(segment, word, found)
+            held[found.ids] = True
+            postings += len(found.ids)
+        return held, totals, postings
 
     def _local_holders(self, segment: _Segment, words: Iterable[Word]) -> set[int] | None:
         """The segment's documents holding any of the words (deleted ones included); no scoring."""
         found: set[int] = set()
         for word in words:
-            blocks = self._blocks(segment, word)
-            if blocks is None:
+            postings = self._arrays(segment, word)
+            if postings is None:
                 return None
-            for block in blocks:
-                found.update(self._decode(block)[0])
+            found.update(postings.ids.tolist())
         return found
-
-    def _any_of(self, segment: _Segment, words: Iterable[Word]) -> dict[int, float] | None:
-        scores: dict[int, float] = {}
-        for word in words:
-            if not self._add_word(segment, word, scores):
-                return None
-        return scores
-
-    def _all_of(self, segment: _Segment, words: tuple[Word, ...]) -> dict[int, float] | None:
-        """Intersect the words' postings, rarest first; a later word's block is decoded only when it
-        may hold one of the documents still in the running."""
-        lists = self._rarest_first(segment, words)
-        if lists is None:
-            return None
-        first, blocks = lists[0]
-        scores: dict[int, float] = {}
-        for block in blocks:
-            ids, weights = self._decode(block)
-            scores.update(zip(ids, self._scored(segment, first, ids, weights), strict=True))
-        for word, blocks in lists[1:]:
-            if not scores:
-                break
-            scores = self._intersect(segment, scores, blocks, word)
-        return scores
-
-    def _rarest_first(
-        self, segment: _Segment, words: tuple[Word, ...]
-    ) -> list[tuple[Word, list[Block]]] | None:
-        """The words with their blocks, fewest postings first (None when one cannot be read here)."""
-        lists = []
-        for word in words:
-            blocks = self._blocks(segment, word)
-            if blocks is None:
-                return None
-            lists.append((word, blocks))
-        return sorted(lists, key=lambda item: sum(b.count for b in item[1]))
-
-    def _intersect(
-        self,
-        segment: _Segment,
-        scores: dict[int, float],
-        blocks: list[Block],
-        word: Word,
-        first: int = 0,
-        keep_lacking: bool = False,
-    ) -> dict[int, float]:
-        """The candidates in `scores` that hold `word` too, its score added (with `keep_lacking`, the
-        others as they were); blocks before `first` are known to end before the first candidate."""
-        candidates = sorted(scores)
-        term_idf, boost, norms = self._idf(word), word.boost, self._norms(segment, word.field)
-        k1_plus_1 = self._params.k1 + 1
-        kept: dict[int, float] = dict(scores) if keep_lacking else {}
-        low = blocks[first - 1].max_id + 1 if first else 0
-        for block in blocks[first:]:
-            if low > candidates[-1]:
-                break
-            start, end = bisect_left(candidates, low), bisect_right(candidates, block.max_id)
-            low = block.max_id + 1
-            if start == end:
-                continue
-            ids, weights = self._decode(block)
-            here = dict(zip(ids, weights, strict=True))
-            # `scoring.bm25` written out: a call per candidate cost a third of intersecting.
-            if boost == 1.0:
-                kept.update(
-                    (d, scores[d] + term_idf * ((w * k1_plus_1) / (w + norms[d])))
-                    for d in candidates[start:end]
-                    if (w := here.get(d)) is not None
-                )
-            else:
-                kept.update(
-                    (d, scores[d] + term_idf * ((w * k1_plus_1) / (w + norms[d])) * boost)
-                    for d in candidates[start:end]
-                    if (w := here.get(d)) is not None
-                )
-        return kept

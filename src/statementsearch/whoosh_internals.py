@@ -123,6 +123,49 @@ def blocks(reader: Any, field: str, text: str) -> list[Block] | None:
     return found
 
 
+RawBlock = tuple[int, int, memoryview]
+"""A block of `block_layout`'s layout as `raw_blocks` cuts it out: (postings, last id, its bytes)."""
+
+
+def raw_blocks(reader: Any, field: str, text: str) -> list[RawBlock] | None:
+    """A term's blocks cut out of one read of its postings (the W3 postings file's layout: a magic, then
+    per block its signed length, negative for the last, its header and its data), where `blocks`
+    walks a leaf matcher block by block; [] when the term is absent. None when the list is kept in
+    the term's entry or its blocks are not in `block_layout`'s layout (then `blocks` reads it)."""
+    btext = text.encode("utf-8")
+    if (field, btext) not in reader:
+        return []
+    try:
+        info = reader.term_info(field, btext)
+        postfile = reader._terms._postfile
+    except AttributeError:
+        return None
+    if info.is_inlined():
+        return None
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # Whoosh's `from_bytes` keeps the length as `unpack_int` gives it
+        (length,) = length
+    raw = memoryview(bytes(postfile.get(offset, length)))  # blocks cut out below are views of it
+    if raw[:4].tobytes() != b"W3Bl":
+        raise block_layout.DamagedBlockError("a posting list without its magic")
+    found: list[RawBlock] = []
+    at, end, size = 4, len(raw), block_layout.HEADER_SIZE
+    while at < end:
+        length = int.from_bytes(raw[at : at + 4], "big", signed=True)
+        if at + 4 + abs(length) > end or abs(length) < size:
+            raise block_layout.DamagedBlockError("a posting block past the end of its list")
+        if raw[at + 4] != block_layout.HEADER_TAG:
+            return None  # Whoosh's pickled header
+        count, max_id, *_ = block_layout.unpack_header(bytes(raw[at + 4 : at + 4 + size]))
+        found.append((count, max_id, raw[at + 4 + size : at + 4 + abs(length)]))
+        at += 4 + abs(length)
+        if length < 0:
+            break
+    if at != end:
+        raise block_layout.DamagedBlockError("a posting list whose blocks do not fill its extent")
+    return found
+
+
 # ---------------------------------------------------------------------------------- 2. pickle cut point
 
 _VALUES_START = b"c_codecs\nencode\n"
