@@ -3,7 +3,11 @@ snippets and titles, and the three renderers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers import DOD
 from statementsearch import StatementIndex
@@ -12,6 +16,7 @@ from statementsearch.highlight import (
     FRAGMENT_SEPARATOR,
     TermMatcher,
     make_snippet,
+    normalise_space,
     render_ansi,
     render_brackets,
     render_html,
@@ -93,3 +98,36 @@ def test_two_distant_words_get_a_fragment_each() -> None:
 def test_a_body_without_matches_gives_its_opening(body: str) -> None:
     snippet = make_snippet(body, matcher_for("embassy"))
     assert snippet.text == body and snippet.spans == ()
+
+
+def _candidates_by_regex(matcher: TermMatcher, text: str) -> list[int]:
+    assert matcher.pattern is not None
+    return [candidate.start() for candidate in matcher.pattern.finditer(text)]
+
+
+words_and_marks = st.lists(
+    st.sampled_from(["attack", "Attacks", "tacks", "u.s.", "US", "us", "bus", "_us", "9us", "Über", "ſtate"])
+    | st.sampled_from([" ", "  ", ", ", "-", "'", ".", "\n", "é"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=words_and_marks | st.text(max_size=80))
+def test_candidates_found_by_find_are_the_regexs(text: str) -> None:
+    """ASCII text is searched with `str.find` in its lowered form instead of the case-insensitive
+    regex: the same word starts, for any text (others still go through the regex)."""
+    for matcher in (matcher_for("attack", "state"), matcher_for("us"), matcher_for("u.s.", "uber")):
+        assert list(matcher._candidates(text)) == _candidates_by_regex(matcher, text)
+
+
+@pytest.mark.shared
+def test_spans_in_corpus_bodies_are_the_regexs(corpus_sample: list[dict[str, Any]]) -> None:
+    matchers = [matcher_for(*words) for words in (("attack", "forces"), ("us", "state"), ("minister",))]
+    checked = 0
+    for record in corpus_sample:
+        body = normalise_space(record["body"])
+        for matcher in matchers:
+            assert list(matcher._candidates(body)) == _candidates_by_regex(matcher, body)
+            checked += len(matcher.spans(body))
+    assert checked > 300

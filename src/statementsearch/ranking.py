@@ -1,13 +1,12 @@
-"""Ranking queries of words straight from Whoosh's posting blocks, with the same BM25F scores.
+"""Ranking queries of words straight from the index's postings, with the same BM25F scores.
 
-Whoosh ranks through a tree of matcher objects: several Python calls per posting per query word, and on
-the corpus its block skipping rarely fired, so that tree was most of our query time (BENCHMARKS.md).
-Most readings are words, though: the query's words (at least `min_optional` of them), maybe
-`"phrases"`, `title:`/`issuer:` words, explicit ORs of words, some `-word`s. Those are ranked here from
-the blocks `whoosh_internals` reads: a block's postings are scored in one comprehension against a
-per-document table of length norms, and a block whose best possible score cannot enter the top k is
-never decoded (block-max, exact). Anything else (sloppy phrases, nested groups, other fields) is left to
-Whoosh: `plan_for` says which.
+Whoosh ranks through a tree of matcher objects: several Python calls per posting per query word, which
+was most of our query time (BENCHMARKS.md). Most readings are words, though: the query's words (at
+least `min_optional` of them), maybe `"phrases"`, `title:`/`issuer:` words, explicit ORs of words, some
+`-word`s. Those are ranked here: each word's postings in a segment are read whole into arrays
+(`vectors`), scored against the segment's length norms, intersected or summed at C speed, and only
+the few releases that can make the page reach Python (`TopK`), phrases checked on those, best first.
+Anything else (sloppy phrases, nested groups, other fields) is left to Whoosh: `plan_for` says which.
 
 The scores are the ones `scoring.Weighting` gives Whoosh's matchers, by the same arithmetic (tests compare
 both paths on the same index), so the choice of path never changes a ranking. Ties: every document

@@ -47,6 +47,20 @@ that holds it (`tests/test_whoosh_internals.py` checks each on a small index, fa
    Segments record their codec (pickled in the table of contents), so an index written with it needs
    this class to be read. Fallback: when those names are not there, `writing_codec` gives Whoosh's
    default codec.
+8. A term's postings read in one read (`raw_blocks`): the segment reader's `_terms._postfile`, the
+   term info's `extent()` (whose length Whoosh's `from_bytes` leaves as a 1-tuple) and the W3 postings
+   file's layout (the `W3Bl` magic, then per block a big-endian signed length, negative for the last,
+   and its header and data). Fallback: None for a list kept in its term's entry or blocks with
+   Whoosh's pickled headers, and `blocks` reads those.
+9. The writers' posting pool (`pooling.TermPool`): `SegmentWriter.__init__` takes a `poolclass` and
+   ignores it (patched to honour it, `apply_fixes`); the writer uses its pool's `add`,
+   `iter_postings`, `cleanup` and `fieldnames`; the W3 field writer's `add_postings`, `start_field`,
+   `start_term`, `finish_term`, `finish_field`, `_fieldid`, `_tindex`, `_codec._inlinelimit` and
+   `_postwriter`, and the postings writer's `start_postings` (rewritten: no `tell` for a list kept in
+   its entry), `_blocklimit`, `_startoffset` and `finish_postings` write a pooled term a block at a
+   time; a one-posting entry is packed with `W3TermInfo._struct`. Fallback: a writer given no pool
+   class (or a Whoosh without the names) pools and writes postings one by one, as Whoosh does; the
+   segment written is byte for byte the same (`tests/test_pooling.py`).
 """
 
 from __future__ import annotations
