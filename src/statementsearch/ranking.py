@@ -214,7 +214,7 @@ class _Segment:
     cached_blocks: int = 0  # how many block headers `blocks` holds
     dates: list[int | None] | None = None  # per document: its date as Whoosh stores it, or None
     norm_arrays: dict[str, Any] = field(default_factory=dict)  # `norms` as numpy arrays
-    deleted_array: Any = None  # `deleted`, sorted, as a numpy array
+    deleted_mask: Any = None  # `deleted` as a numpy mask over the segment
 
 
 class Ranker:
@@ -234,6 +234,7 @@ class Ranker:
         self._idfs: dict[tuple[str, str], float] = {}
         self._matches: OrderedDict[tuple[Plan, int], tuple[Any, list[Any]]] = OrderedDict()
         self._postings_cache = vectors.PostingsCache()
+        self._allowed: OrderedDict[tuple[int, int], tuple[AbstractSet[int], Any]] = OrderedDict()
 
     # -- the three questions a search asks
 
@@ -533,17 +534,33 @@ class Ranker:
     def _kept(
         self, segment: _Segment, ids: Any, scores: Any, excluded: set[int], allowed: AbstractSet[int] | None
     ) -> tuple[Any, Any]:
-        """The releases not deleted, not excluded and (with a filter) allowed, with their scores."""
-        if segment.deleted_array is None:
-            segment.deleted_array = np.array(sorted(segment.deleted), dtype=np.int64)
-        dropped = segment.deleted_array
-        if excluded:
-            dropped = np.union1d(dropped, np.fromiter(excluded, np.int64, len(excluded)))
-        inside = None
+        """The releases not deleted, not excluded and (with a filter) allowed, with their scores: each
+        looked up in a mask the size of the segment."""
+        size = segment.reader.doc_count_all()
+        mask = None
+        if segment.deleted or excluded:
+            if segment.deleted_mask is None:
+                segment.deleted_mask = vectors.mask_of(segment.deleted, size)
+            dropped = segment.deleted_mask
+            if excluded:
+                dropped = dropped | vectors.mask_of(excluded, size)
+            mask = ~dropped[ids]
         if allowed is not None:
-            inside = vectors.local_numbers(allowed, segment.offset, segment.reader.doc_count_all())
-        mask = vectors.kept_mask(ids, dropped, inside)
+            inside = self._allowed_mask(segment, allowed)[ids]
+            mask = inside if mask is None else mask & inside
         return (ids, scores) if mask is None else (ids[mask], scores[mask])
+
+    def _allowed_mask(self, segment: _Segment, allowed: AbstractSet[int]) -> Any:
+        """A filter's (global) documents as a mask over one segment; the last few filters' masks are
+        kept: a search asks for the same filter's in each segment and for its page, fill and counts."""
+        key = (id(allowed), segment.offset)
+        kept = self._allowed.get(key)
+        if kept is None or kept[0] is not allowed:
+            numbers = np.fromiter(allowed, np.int64, len(allowed)) - segment.offset
+            kept = self._allowed[key] = (allowed, vectors.mask_of(numbers, segment.reader.doc_count_all()))
+            if len(self._allowed) > 2 * MATCHES_KEPT:
+                self._allowed.popitem(last=False)
+        return kept[1]
 
     def _offer(
         self,

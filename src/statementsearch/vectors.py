@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -165,22 +164,14 @@ def positions_in(ids: Any, other: Any) -> tuple[Any, Any]:
     return found, at[found]
 
 
-def kept_mask(ids: Any, dropped: Any, allowed: Any) -> Any:
-    """Which documents are neither `dropped` (sorted local numbers) nor, when there is a filter, outside
-    `allowed` (sorted local numbers); None when every one is kept."""
-    mask = None
-    if len(dropped):
-        mask = ~np.isin(ids, dropped, assume_unique=True)
-    if allowed is not None:
-        inside = np.isin(ids, allowed, assume_unique=True)
-        mask = inside if mask is None else mask & inside
+def mask_of(numbers: Any, size: int) -> Any:
+    """Local document numbers (an iterable or an array; those outside the segment left out) as a
+    mask over a segment of `size` documents."""
+    if not isinstance(numbers, np.ndarray):
+        numbers = np.fromiter(numbers, np.int64, len(numbers))
+    mask = np.zeros(size, bool)
+    mask[numbers[(numbers >= 0) & (numbers < size)]] = True
     return mask
-
-
-def local_numbers(numbers: AbstractSet[int], offset: int, size: int) -> Any:
-    """A set of (global) document numbers as the sorted local numbers of one segment."""
-    local = np.fromiter(numbers, np.int64, len(numbers)) - offset
-    return np.sort(local[(local >= 0) & (local < size)])
 
 
 def best(scores: Any, k: int, floor: float, tie: float) -> Any:
