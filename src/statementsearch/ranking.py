@@ -215,6 +215,7 @@ class _Segment:
     dates: list[int | None] | None = None  # per document: its date as Whoosh stores it, or None
     norm_arrays: dict[str, Any] = field(default_factory=dict)  # `norms` as numpy arrays
     deleted_mask: Any = None  # `deleted` as a numpy mask over the segment
+    date_arrays: tuple[Any, Any] | None = None  # `dates` as numpy arrays (day or 0, whether dated)
 
 
 class Ranker:
@@ -290,23 +291,36 @@ class Ranker:
     def by_date(
         self, plan: Plan, k: int, allowed: AbstractSet[int] | None = None, newest: bool = True
     ) -> list[tuple[int, float]] | None:
-        """The first k matches by date (newest or oldest first; releases without a date last), with
-        their scores, and any tied with the k-th on date; None as in `top`."""
-        keyed = []
-        for segment in self._all_segments():
-            scores = self._scores(segment, plan, allowed)
-            if scores is None:
+        """The first k matches by date (newest or oldest first; releases without a date last, equal
+        dates by document), with their scores, and any tied with the k-th on date; None as in `top`.
+        Phrases are checked in that order, only until the list is full."""
+        parts = []
+        for number, segment in enumerate(self._all_segments()):
+            found = self._score_arrays(segment, plan, allowed)
+            if found is None:
                 return None
-            dates, offset = self._dates(segment), segment.offset
-            for local, score in scores.items():
-                day = dates[local]
-                key = (1, 0) if day is None else (0, -day if newest else day)
-                keyed.append((key, local + offset, score))
-        keyed.sort(key=lambda item: item[0])
-        if len(keyed) > k:
-            last = keyed[k - 1][0]
-            keyed = [item for n, item in enumerate(keyed) if n < k or item[0] == last]
-        return [(docnum, score) for _, docnum, score in keyed]
+            ids, scores = found
+            days, dated = self._date_arrays(segment)
+            day = np.where(dated[ids], -days[ids] if newest else days[ids], 0)
+            parts.append((ids, ids + segment.offset, scores, ~dated[ids], day, np.full(len(ids), number)))
+        if not parts:
+            return []
+        table = [np.concatenate(column) for column in zip(*parts, strict=True)]
+        order = np.lexsort((table[1], table[4], table[3]))  # undated last, then the day, then the number
+        phrases = [self._phrases(segment, plan) for segment in self._all_segments()]
+        found_list: list[tuple[int, float]] = []
+        last: tuple[bool, int] | None = None
+        for start in range(0, len(order), vectors.OFFER_CHUNK):
+            chunk = order[start : start + vectors.OFFER_CHUNK]
+            rows = zip(*(column[chunk].tolist() for column in table), strict=True)
+            for local, docnum, score, no_date, key, segment_number in rows:
+                if len(found_list) >= k and (no_date, key) != last:
+                    return found_list
+                check = phrases[segment_number]
+                if check is None or check.hold(local):
+                    found_list.append((docnum, score))
+                    last = (no_date, key)
+        return found_list
 
     def holders(self, item: Item, among: Sequence[int] | None = None) -> set[int] | None:
         """Every (global) document that holds one of the item's words, deleted ones left out; with
@@ -361,6 +375,15 @@ class Ranker:
         return [(segment.offset, self._dates(segment)) for segment in self._all_segments()]
 
     # -- statistics
+
+    def _date_arrays(self, segment: _Segment) -> tuple[Any, Any]:
+        """Each document's date (0 when it has none) and whether it has one, as arrays."""
+        if segment.date_arrays is None:
+            dates = self._dates(segment)
+            days = np.fromiter((day or 0 for day in dates), np.int64, len(dates))
+            dated = np.fromiter((day is not None for day in dates), bool, len(dates))
+            segment.date_arrays = (days, dated)
+        return segment.date_arrays
 
     def _dates(self, segment: _Segment) -> list[int | None]:
         """Each document's date (Whoosh's stored long) or None, read once per segment."""
@@ -464,10 +487,7 @@ class Ranker:
             scores = scores[held] + self._vector_scores(
                 segment, word, vectors.Postings(ids, other.weights[at])
             )
-        phrases = (
-            Phrases(segment.reader, plan.phrases, partial(self._blocks, segment)) if plan.phrases else None
-        )
-        self._offer(segment, top, ids, scores, phrases)
+        self._offer(segment, top, ids, scores, self._phrases(segment, plan))
         return True
 
     def _top_any_words(
@@ -592,6 +612,18 @@ class Ranker:
         self, segment: _Segment, plan: Plan, allowed: AbstractSet[int] | None
     ) -> dict[int, float] | None:
         """Every match of the plan in a segment with its score (segment-local document numbers)."""
+        found = self._score_arrays(segment, plan, allowed)
+        if found is None:
+            return None
+        kept = dict(zip(found[0].tolist(), found[1].tolist(), strict=True))
+        phrases = self._phrases(segment, plan)
+        return kept if phrases is None else {d: s for d, s in kept.items() if phrases.hold(d)}
+
+    def _score_arrays(
+        self, segment: _Segment, plan: Plan, allowed: AbstractSet[int] | None
+    ) -> tuple[Any, Any] | None:
+        """The plan's matches in a segment (by local number, ascending) with their scores, phrases
+        not yet checked."""
         words = plan.all_words()
         if words is not None:
             found = self._all_of(segment, words)
@@ -602,12 +634,13 @@ class Ranker:
         excluded = self._local_holders(segment, plan.excluded)
         if found is None or excluded is None:
             return None
-        ids, scores = self._kept(segment, *found, excluded, allowed)
-        kept = dict(zip(ids.tolist(), scores.tolist(), strict=True))
-        if plan.phrases:
-            phrases = Phrases(segment.reader, plan.phrases, partial(self._blocks, segment))
-            kept = {d: s for d, s in kept.items() if phrases.hold(d)}
-        return kept
+        return self._kept(segment, *found, excluded, allowed)
+
+    def _phrases(self, segment: _Segment, plan: Plan) -> Phrases | None:
+        """The check of a plan's phrases in a segment (None: it has none)."""
+        if not plan.phrases:
+            return None
+        return Phrases(segment.reader, plan.phrases, partial(self._blocks, segment))
 
     def _all_of(self, segment: _Segment, words: tuple[Word, ...]) -> tuple[Any, Any] | None:
         """The releases holding every word, with their scores: the rarest word's, cut to those holding
