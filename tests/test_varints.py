@@ -49,7 +49,14 @@ def test_small_numbers_are_written_as_encode_writes_them(values: list[int]) -> N
     assert varints.encode_small(values) == varints.encode(values)
 
 
-def test_a_negative_number_is_refused_by_both_encoders() -> None:
+@given(st.one_of(st.integers(0, 20000), st.integers(0, 2**40)))
+def test_a_list_of_one_number_is_written_as_encode_writes_it(value: int) -> None:
+    assert varints.encode_one_of_one(value) == varints.encode([1, value])
+
+
+def test_a_negative_number_is_refused_by_every_encoder() -> None:
     for encoder in (varints.encode, varints.encode_small):
         with pytest.raises(ValueError):
             encoder([3, -1])
+    with pytest.raises(ValueError):
+        varints.encode_one_of_one(-1)

@@ -86,6 +86,8 @@ class VarintPositions(formats.Positions):  # type: ignore[misc]
     instead of a count and a pickled list: a third of the bytes, read without unpickling."""
 
     def encode(self, poslist: list[int]) -> bytes:
+        if len(poslist) == 1:  # most postings: their bytes from a table
+            return varints.encode_one_of_one(poslist[0])
         return varints.encode_small([len(poslist), *map(operator.sub, poslist, [0, *poslist])])
 
     def decode_positions(self, valuestring: bytes) -> list[int]:

@@ -35,6 +35,21 @@ def encode_small(numbers: list[int]) -> bytes:
         return encode(numbers)
 
 
+def encode_one_of_one(number: int) -> bytes:
+    """`encode([1, number])`: a list of one number (a posting's single position), from a table for
+    numbers under 16384."""
+    table = _one_of_one()
+    if 0 <= number < len(table):
+        return table[number]
+    return encode([1, number])
+
+
+@cache
+def _one_of_one() -> list[bytes]:
+    """The encoding of [1, n] for each n under 16384, made on first use."""
+    return [b"\x01" + two for two in _two_bytes()]
+
+
 @cache
 def _two_bytes() -> list[bytes]:
     """The encoding of each number under 16384, made on first use."""
