@@ -214,16 +214,16 @@ def test_the_synthetic_queries_take_every_path_of_the_ranker(
 def test_filled_lists_rank_their_partial_matches_above_a_floor(
     segmented: SyntheticIndex, segmented_ix: StatementIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The proof above covers filled lists ranked from the k-th strict match's score as a floor
-    (`Ranker._top_any_words` with `at_least`)."""
+    """The proof above covers filled lists ranked from the k-th strict match's score as a floor (the
+    `at_least` of `Ranker._top_matches`)."""
     floors: list[float] = []
-    real = Ranker._top_any_words
+    real = Ranker._top_matches
 
-    def top_any_words(self: Ranker, *args: Any) -> Any:
+    def top_matches(self: Ranker, *args: Any) -> Any:
         floors.append(args[-1])
         return real(self, *args)
 
-    monkeypatch.setattr(Ranker, "_top_any_words", top_any_words)
+    monkeypatch.setattr(Ranker, "_top_matches", top_matches)
     with segmented_ix._searcher() as lease:
         for text in synthetic_queries(segmented, segmented_ix):
             filled(_both_ways(segmented_ix, lease, text, {})[0])(10)

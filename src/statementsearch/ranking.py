@@ -248,20 +248,17 @@ class Ranker:
         `at_least`: a score the k-th best is known to reach (k documents are known to score as much),
         which lets a plan of any-of-these-words skip what cannot reach it."""
         words = plan.all_words()
-        if words is None and at_least is not None and (any_words := plan.any_words()) is not None:
-            top = TopK(k)
-            for segment in self._all_segments():
-                if not self._top_any_words(segment, plan, any_words, allowed, top, at_least - TIE):
-                    return None
-            return top.result()
-        if words is None:  # every match is scored anyway: the best of them, at C speed
+        floor = float("-inf")
+        if words is None and at_least is not None and plan.any_words() is not None:
+            floor = at_least - TIE  # any of these words: none below the k-th best known
+        elif words is None:  # every match is scored anyway (for the counts): the best of them
             found = self.matches(plan, allowed)
             if found is None:
                 return None
             return best_of(((offset, scores) for _, offset, scores in found), k)
         top = TopK(k)
         for segment in self._all_segments():
-            if not self._top_all_words(segment, plan, words, allowed, top):
+            if not self._top_matches(segment, plan, allowed, top, floor):
                 return None
         return top.result()
 
@@ -460,62 +457,16 @@ class Ranker:
 
     # -- one segment
 
-    def _top_all_words(
-        self,
-        segment: _Segment,
-        plan: Plan,
-        words: tuple[Word, ...],
-        allowed: AbstractSet[int] | None,
-        top: TopK,
+    def _top_matches(
+        self, segment: _Segment, plan: Plan, allowed: AbstractSet[int] | None, top: TopK, at_least: float
     ) -> bool:
-        """Top-k for words that must all match: the rarest word's releases, cut to those holding each
-        other word in turn (rarest first) as each word's score is added, all at C speed (`vectors`);
-        phrases checked best first, only until the next release cannot reach the k-th hit."""
-        lists = self._rarest_arrays(segment, words)
-        excluded = self._local_holders(segment, plan.excluded)
-        if lists is None or excluded is None:
+        """Top-k of a plan's matches in a segment, none scoring below `at_least` (every match scored at
+        C speed, `_score_arrays`): only those that can make it reach `top`, phrases checked best first,
+        only until the next release cannot reach the k-th hit."""
+        found = self._score_arrays(segment, plan, allowed)
+        if found is None:
             return False
-        (rarest, found), *others = lists
-        ids, scores = self._kept(
-            segment, found.ids, self._vector_scores(segment, rarest, found), excluded, allowed
-        )
-        for word, other in others:
-            if not len(ids):
-                break
-            held, at = vectors.positions_in(ids, other.ids)
-            ids = ids[held]
-            scores = scores[held] + self._vector_scores(
-                segment, word, vectors.Postings(ids, other.weights[at])
-            )
-        self._offer(segment, top, ids, scores, self._phrases(segment, plan))
-        return True
-
-    def _top_any_words(
-        self,
-        segment: _Segment,
-        plan: Plan,
-        words: tuple[Word, ...],
-        allowed: AbstractSet[int] | None,
-        top: TopK,
-        at_least: float,
-    ) -> bool:
-        """Top-k for releases holding any of the words, none scoring below `at_least` (a list filled
-        past its strict matches, `searching.filled`, knows it from its k-th strict match): each word's
-        scores summed in an array the size of the segment."""
-        excluded = self._local_holders(segment, plan.excluded)
-        if excluded is None:
-            return False
-        size = segment.reader.doc_count_all()
-        totals, held = np.zeros(size), np.zeros(size, bool)
-        for word in words:
-            found = self._arrays(segment, word)
-            if found is None:
-                return False
-            totals[found.ids] += self._vector_scores(segment, word, found)
-            held[found.ids] = True
-        ids = np.flatnonzero(held)
-        ids, scores = self._kept(segment, ids, totals[ids], excluded, allowed)
-        self._offer(segment, top, ids, scores, at_least=at_least)
+        self._offer(segment, top, *found, self._phrases(segment, plan), at_least)
         return True
 
     # -- ranking at C speed (`vectors`)
