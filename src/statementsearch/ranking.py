@@ -235,7 +235,8 @@ class Ranker:
         self._idfs: dict[tuple[str, str], float] = {}
         self._matches: OrderedDict[tuple[Plan, int], tuple[Any, list[Any]]] = OrderedDict()
         self._postings_cache = vectors.PostingsCache()
-        self._allowed: OrderedDict[tuple[int, int], tuple[AbstractSet[int], Any]] = OrderedDict()
+        # The last few filters: each as an array of (global) numbers, and its mask over each segment.
+        self._allowed: OrderedDict[int, tuple[AbstractSet[int], Any, dict[int, Any]]] = OrderedDict()
 
     # -- the three questions a search asks
 
@@ -325,7 +326,8 @@ class Ranker:
         found: set[int] = set()
         for segment in self._all_segments():
             if among is None:
-                local = self._local_holders(segment, item)
+                held = self._holders_of(segment, item)
+                local = None if held is None else set(held.tolist())
             else:
                 local = self._local_holders_among(segment, item, among)
             if local is None:
@@ -503,17 +505,17 @@ class Ranker:
         return vectors.bm25(postings.weights, norms[postings.ids], self._idf(word), k1_plus_1, word.boost)
 
     def _kept(
-        self, segment: _Segment, ids: Any, scores: Any, excluded: set[int], allowed: AbstractSet[int] | None
+        self, segment: _Segment, ids: Any, scores: Any, excluded: Any, allowed: AbstractSet[int] | None
     ) -> tuple[Any, Any]:
-        """The releases not deleted, not excluded and (with a filter) allowed, with their scores: each
-        looked up in a mask the size of the segment."""
+        """The releases not deleted, not `excluded` (an array of local numbers) and (with a filter)
+        allowed, with their scores: each looked up in a mask the size of the segment."""
         size = segment.reader.doc_count_all()
         mask = None
-        if segment.deleted or excluded:
+        if segment.deleted or len(excluded):
             if segment.deleted_mask is None:
                 segment.deleted_mask = vectors.mask_of(segment.deleted, size)
             dropped = segment.deleted_mask
-            if excluded:
+            if len(excluded):
                 dropped = dropped | vectors.mask_of(excluded, size)
             mask = ~dropped[ids]
         if allowed is not None:
@@ -524,14 +526,15 @@ class Ranker:
     def _allowed_mask(self, segment: _Segment, allowed: AbstractSet[int]) -> Any:
         """A filter's (global) documents as a mask over one segment; the last few filters' masks are
         kept: a search asks for the same filter's in each segment and for its page, fill and counts."""
-        key = (id(allowed), segment.offset)
-        kept = self._allowed.get(key)
+        kept = self._allowed.get(id(allowed))
         if kept is None or kept[0] is not allowed:
-            numbers = np.fromiter(allowed, np.int64, len(allowed)) - segment.offset
-            kept = self._allowed[key] = (allowed, vectors.mask_of(numbers, segment.reader.doc_count_all()))
-            if len(self._allowed) > 2 * MATCHES_KEPT:
+            kept = self._allowed[id(allowed)] = (allowed, np.fromiter(allowed, np.int64, len(allowed)), {})
+            if len(self._allowed) > MATCHES_KEPT:
                 self._allowed.popitem(last=False)
-        return kept[1]
+        masks = kept[2]
+        if segment.offset not in masks:
+            masks[segment.offset] = vectors.mask_of(kept[1] - segment.offset, segment.reader.doc_count_all())
+        return masks[segment.offset]
 
     def _offer(
         self,
@@ -582,7 +585,7 @@ class Ranker:
             found = self._with_optional(segment, plan)
         else:
             found = self._any_items(segment, plan.optional, plan.min_optional)
-        excluded = self._local_holders(segment, plan.excluded)
+        excluded = self._holders_of(segment, plan.excluded)
         if found is None or excluded is None:
             return None
         return self._kept(segment, *found, excluded, allowed)
@@ -670,12 +673,13 @@ class Ranker:
             postings += len(found.ids)
         return held, totals, postings
 
-    def _local_holders(self, segment: _Segment, words: Iterable[Word]) -> set[int] | None:
-        """The segment's documents holding any of the words (deleted ones included); no scoring."""
-        found: set[int] = set()
+    def _holders_of(self, segment: _Segment, words: Iterable[Word]) -> Any:
+        """The segment's documents holding any of the words (deleted ones included), as an array that
+        may repeat a document; no scoring. None when one cannot be read here."""
+        found = [np.zeros(0, np.int64)]
         for word in words:
             postings = self._arrays(segment, word)
             if postings is None:
                 return None
-            found.update(postings.ids.tolist())
-        return found
+            found.append(postings.ids)
+        return np.concatenate(found)
