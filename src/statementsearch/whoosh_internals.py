@@ -650,21 +650,30 @@ class CompactTermInfo(W3TermInfo):  # type: ignore[misc]
         inlined = self._inlined
         if inlined is None or len(inlined[0]) != 1:
             return bytes(super().to_bytes())
-        # Whoosh's header, as its `to_bytes` packs it (which would also pickle the posting, unused here)
-        minlength = 0 if self._minlength is None else length_to_byte(self._minlength)
-        figures = (self._weight, self._df, minlength, length_to_byte(self._maxlength), self._maxweight)
-        header: bytes = self._struct.pack(ONE_POSTING, *figures, self._minid, self._maxid)
-        value: bytes = inlined[2][0]
-        return header + value
+        figures = (self._weight, self._minlength, self._maxlength, self._maxweight, self._minid)
+        return self._one_posting_entry(*figures, inlined[2][0])
 
     @classmethod
     def one_posting(cls, docnum: int, weight: float, value: bytes | None, length: int | None) -> bytes:
         """The entry `to_bytes` writes for a list of one posting, made from the posting alone (what
         Whoosh's writer would gather in a term info: its total and best weight are the posting's, its
         shortest and longest length the document's)."""
-        minlength = length_to_byte(length) if length else 0
-        best = weight if weight > 0 else 0
-        figures = (weight, 1, minlength, length_to_byte(length or 0), best, docnum, docnum)
+        return cls._one_posting_entry(weight, length or None, length or 0, max(weight, 0), docnum, value)
+
+    @classmethod
+    def _one_posting_entry(
+        cls,
+        weight: float,
+        min_length: int | None,
+        max_length: int,
+        best: float,
+        docnum: int,
+        value: bytes | None,
+    ) -> bytes:
+        """Whoosh's header as its `to_bytes` packs it (which would also pickle the posting, unused
+        here), flagged `ONE_POSTING`, then the posting's value."""
+        min_byte = 0 if min_length is None else length_to_byte(min_length)
+        figures = (weight, 1, min_byte, length_to_byte(max_length), best, docnum, docnum)
         header: bytes = cls._struct.pack(ONE_POSTING, *figures)
         return header + (value or b"")
 
