@@ -1,9 +1,9 @@
 """A word's postings in a segment as numpy arrays: scored, intersected and cut to the best at C speed.
 
-`ranking.Ranker` ranked a plan block by block in Python, a candidate's lookup and score per posting
-(~0.3 µs each). The 300 benchmark queries' words hold 3.5 million postings in 28,000 blocks, and
-decoding every one of those blocks into arrays takes 0.15 s: cheaper than ranking the fraction that
-block-max skipping left, posting by posting. So a word's postings are decoded once per searcher into
+`ranking.Ranker` ranked a plan block by block in Python, a candidate's lookup and score per posting.
+Decoding every block of a query's words into arrays, in a few numpy calls per word, costs less than
+ranking posting by posting the fraction of them that block-max skipping left (BENCHMARKS.md, "A posting
+pool of our own, and ranking at C speed"). So a word's postings are decoded once per searcher into
 two arrays (documents, weights) and ranked whole: BM25 as vector arithmetic (the same IEEE operations
 in the same order as `scoring.bm25`, so the same scores to the bit), words intersected with
 `searchsorted`, releases held by several words summed in a dense array the size of the segment, and
