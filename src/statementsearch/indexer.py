@@ -310,8 +310,8 @@ def write_plan(
 
 GC_THRESHOLDS = (10_000, 50, 1_000)
 """The garbage collector's thresholds while a writer writes (Python's are 700, 10, 10). A writer holds
-millions of postings that live until its commit, and each full collection walks all of them: with
-Python's thresholds the collector took a tenth of a build (BENCHMARKS.md, "A posting pool of our own")."""
+millions of postings that live until its commit, and each full collection walks all of them, many
+times over a build with Python's thresholds (BENCHMARKS.md, "A posting pool of our own")."""
 
 
 class _Collector:
