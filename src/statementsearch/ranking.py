@@ -617,19 +617,20 @@ class Ranker:
     def _with_optional(self, segment: _Segment, plan: Plan) -> tuple[Any, Any] | None:
         """Releases holding every required item, with at least `min_optional` optional items (whose
         scores they add): required items rarest first, each item's score added in turn, as sums over
-        the segment (adding 0.0 where an item is not held changes no score)."""
-        required = []
-        for item in plan.required:
+        the segment (adding 0.0 where an item is not held changes no score). A few arrays the size of
+        the segment at a time, however many items the query has."""
+        sizes = [self._item_postings(segment, item) for item in plan.required]
+        if None in sizes:
+            return None
+        size = segment.reader.doc_count_all()
+        held, totals = np.ones(size, bool), np.zeros(size)
+        for _, item in sorted(zip(sizes, plan.required, strict=True), key=itemgetter(0)):
             found = self._item(segment, item)
             if found is None:
                 return None
-            required.append(found)
-        required.sort(key=lambda item: item[2])
-        held, totals = required[0][0].copy(), required[0][1].copy()
-        for item_held, item_totals, _ in required[1:]:
-            held &= item_held
-            totals += item_totals
-        counts = np.zeros(len(held), np.int32)
+            held &= found[0]
+            totals += found[1]
+        counts = np.zeros(size, np.int32)
         for item in plan.optional:
             found = self._item(segment, item)
             if found is None:
@@ -657,21 +658,24 @@ class Ranker:
         ids = np.flatnonzero(held)
         return ids, totals[ids]
 
-    def _item(self, segment: _Segment, item: Item, totals: Any = None) -> tuple[Any, Any, int] | None:
-        """Which releases hold any of an item's words, their words' scores summed (into `totals`
-        when given), and how many postings the item has."""
+    def _item(self, segment: _Segment, item: Item, totals: Any = None) -> tuple[Any, Any] | None:
+        """Which releases hold any of an item's words, and their words' scores summed (into `totals`
+        when given)."""
         size = segment.reader.doc_count_all()
         held = np.zeros(size, bool)
         totals = np.zeros(size) if totals is None else totals
-        postings = 0
         for word in item:
             found = self._arrays(segment, word)
             if found is None:
                 return None
             totals[found.ids] += self._vector_scores(segment, word, found)
             held[found.ids] = True
-            postings += len(found.ids)
-        return held, totals, postings
+        return held, totals
+
+    def _item_postings(self, segment: _Segment, item: Item) -> int | None:
+        """How many postings an item's words have in a segment (None: one cannot be read here)."""
+        lists = [self._arrays(segment, word) for word in item]
+        return None if None in lists else sum(len(found.ids) for found in lists if found is not None)
 
     def _holders_of(self, segment: _Segment, words: Iterable[Word]) -> Any:
         """The segment's documents holding any of the words (deleted ones included), as an array that
