@@ -20,7 +20,7 @@ import numpy as np
 
 from . import block_layout
 from .block_layout import DamagedBlockError
-from .whoosh_internals import Block, RawBlock, block_bytes, decode, raw_blocks
+from .whoosh_internals import Block, RawBlock, decode, raw_blocks
 
 ARRAYS_KEPT = 4_000_000
 """Postings a searcher keeps decoded (16 bytes each: 64 MB at most), the least recently used dropped."""
@@ -116,33 +116,13 @@ def _own_parts(raw: Any, count: int) -> tuple[Any, Any]:
 
 
 def postings_of(blocks: Sequence[Block]) -> Postings:
-    """A posting list's blocks as one pair of arrays."""
+    """A posting list's blocks as `whoosh_internals.decode` reads each (a list kept in its term's
+    entry, blocks in Whoosh's layout), as one pair of arrays."""
     if not blocks:
         return EMPTY
-    parts = [_block_arrays(block) for block in blocks]
-    if len(parts) == 1:
-        return Postings(*parts[0])
-    return Postings(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-
-
-def _block_arrays(block: Block) -> tuple[Any, Any]:
-    """A block's ids and weights as arrays: straight from the bytes of `block_layout`'s layout, through
-    `decode` for a list kept in its term's entry or a block in Whoosh's layout."""
-    if block.inline is None:
-        raw = block_bytes(block)
-        if block_layout.is_own(raw):
-            return _own_arrays(raw, block.count, block.max_id)
-    ids, weights = decode(block)
-    return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
-
-
-def _own_arrays(raw: bytes, count: int, last_id: int) -> tuple[Any, Any]:
-    """`block_layout.unpack_ids_weights` as arrays, with its checks (DamagedBlockError when damaged)."""
-    gaps, weights = _own_parts(raw, count)
-    ids = np.cumsum(gaps, dtype=np.int64)
-    if count and ids[-1] != last_id:
-        raise DamagedBlockError(f"a posting block ends at {ids[-1]}, its header says {last_id}")
-    return ids, weights.astype(np.float64)
+    parts = [decode(block) for block in blocks]
+    ids = np.concatenate([np.asarray(block_ids, np.int64) for block_ids, _ in parts])
+    return Postings(ids, np.concatenate([np.asarray(weights, np.float64) for _, weights in parts]))
 
 
 def bm25(
