@@ -566,3 +566,80 @@ def test_a_file_vanishing_under_open_or_first_search_is_retried(
             with ShardedIndex.open(path) as sharded:
                 got = [hit.id for hit in sharded.search("grant veterans").hits]
             assert got == expected, f"file {nth} of {opened} vanished"
+
+
+def counted_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many times each documents file is read from now on (by name)."""
+    from statementsearch import indexer
+
+    reads: Counter[str] = Counter()
+    real = indexer.read_file
+
+    def counted(file: Path, root: Path) -> Any:
+        reads[file.name] += 1
+        return real(file, root)
+
+    monkeypatch.setattr(indexer, "read_file", counted)
+    return reads
+
+
+@pytest.mark.parametrize(("kept_bytes", "reads_per_shard"), [(None, 1), (0, 2)])
+def test_each_shard_reads_each_file_once_while_its_reading_is_kept(
+    copies: tuple[Path, Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    kept_bytes: int | None,
+    reads_per_shard: int,
+) -> None:
+    """The write step takes the files as the shard's first pass read them (kept in this process here,
+    in a worker's memory on a cluster): a build reads each file once per shard. Past the bound of text
+    a reading keeps (none kept here: 0), the write step reads the files again."""
+    from statementsearch.shards import build
+
+    if kept_bytes is not None:
+        monkeypatch.setattr(build, "kept_text_bytes", lambda: kept_bytes)
+    docs, one_path, path = copies
+    reads = counted_reads(monkeypatch)
+    with ShardedIndex.create(path, shards=3) as sharded:
+        sharded.update(docs)
+    assert reads == {file.name: 3 * reads_per_shard for file in docs.iterdir()}
+    monkeypatch.undo()
+    with ShardedIndex.open(path) as sharded, StatementIndex.open(one_path, create=True) as one:
+        one.update(docs)
+        assert releases_of(sharded) == releases_of(one)
+
+
+def test_a_file_changed_once_its_groups_were_decided_waits_for_the_next_update(
+    copies: tuple[Path, Path, Path],
+) -> None:
+    """Local worker processes cannot keep a shard's reading, so its write step reads the files again
+    (as a cluster does when the worker holding a reading is lost). A file changed since the groups were
+    decided is then not written with groups of other text: it is left out, named, and the next update
+    writes it."""
+    from statementsearch.shards.build import update_shards, write_shard
+    from statementsearch.shards.runner import LocalRunner
+
+    docs, one_path, path = copies
+    changed = docs / "part-1.jsonl"
+
+    class EditingBeforeTheWrite(LocalRunner):
+        def run(self, function: Any, calls: Any) -> Any:
+            if function is write_shard:
+                records = [json.loads(line) for line in changed.read_text(encoding="utf-8").splitlines()]
+                records[0]["body"] += " Amended after the first pass."
+                changed.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+            return super().run(function, calls)
+
+    with ShardedIndex.create(path, shards=2) as sharded:
+        sharded.close()
+        runner = EditingBeforeTheWrite(procs=2)
+        try:
+            summary = update_shards(path, docs, runner)
+        finally:
+            runner.close()
+    assert [failure.path for failure in summary.failures] == ["part-1.jsonl"]
+    assert "changed while being indexed" in summary.failures[0].reason
+    with ShardedIndex.open(path) as sharded:
+        assert sharded.update(docs).added == 1
+        with StatementIndex.open(one_path, create=True) as one:
+            one.update(docs)
+            assert releases_of(sharded) == releases_of(one)

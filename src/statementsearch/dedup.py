@@ -536,36 +536,40 @@ def assign_groups(entries: Iterable[GroupEntry], threshold: float = DUPLICATE_TH
     others cannot change. Memory: about 0.5 KB per release, as the hashes are kept in arrays.
     """
     ordered = sorted(entries, key=lambda entry: canonical_key(entry.release_id, entry.day))
-    table: dict[tuple[int, int], list[_Original]] = {}
+    table: dict[int, list[_Original]] = {}
     groups: dict[str, str] = {}
     for rank, entry in enumerate(ordered):
         fp = entry.fingerprint
         if fp is None:
             groups[entry.release_id] = entry.release_id
             continue
-        original = _earliest_original(entry.office, fp, table, threshold)
+        anchors = [a << 32 | b for a, b in _anchor_pairs(fp.sketch)]  # hashes < 2**32: one int a pair
+        original = _earliest_original(
+            entry.office, fp, [table.get(anchor, ()) for anchor in anchors], threshold
+        )
         if original is not None:
             groups[entry.release_id] = original.release_id
             continue
         groups[entry.release_id] = entry.release_id
         filed = _Original(rank, entry.release_id, entry.office, _Filed.compact(fp))
-        for pair in _anchor_pairs(fp.sketch):
-            table.setdefault(pair, []).append(filed)
+        for anchor in anchors:
+            table.setdefault(anchor, []).append(filed)
     return groups
 
 
 def _earliest_original(
-    office: str, fp: Fingerprint, table: dict[tuple[int, int], list[_Original]], threshold: float
+    office: str, fp: Fingerprint, filed: list[Sequence[_Original]], threshold: float
 ) -> _Original | None:
-    """The earliest original filed under one of `fp`'s anchors that it duplicates, if any.
+    """The earliest original among those filed under `fp`'s anchors (one list per anchor) that it
+    duplicates, if any.
 
     Each anchor's list is in canonical order, so a list is read only up to the best found so far.
     """
     best: _Original | None = None
     mine: _Probe | None = None  # made for the first comparison: most releases have no candidate
     compared: set[int] = set()
-    for pair in _anchor_pairs(fp.sketch):
-        for original in table.get(pair, ()):
+    for originals in filed:
+        for original in originals:
             if best is not None and original.rank >= best.rank:
                 break
             if original.rank in compared:

@@ -1,18 +1,19 @@
 """Near-duplicate groups at index time: what an update decides before it writes anything.
 
-An update reads its files twice. The first pass leaves each release as a `Pending` reading (its office
-and shingles: its fingerprint waits for the boilerplate of its office, which only all of that office's
-releases tell); `Grouper` then decides every fingerprint and group over the new releases and the
+An update of one index reads its files twice. The first pass leaves each release as a `Pending` reading
+(its office and shingles: its fingerprint waits for the boilerplate of its office, which only all of that
+office's releases tell); `Grouper` then decides every fingerprint and group over the new releases and the
 index's releases they can affect (`dedup.assign_groups`: a function of the set of releases, so any build
-order gives the same groups), and the second pass writes releases with their groups, rewriting the
-index's releases whose group or fingerprint changed. A sharded index decides once over all shards
-(`Decided`) and each shard writes what it is sent (`AssignedGroups`).
+order gives the same groups), and the second pass writes releases with their groups, rewriting the index's
+releases whose group or fingerprint changed. A sharded index decides once over all shards (`Decided`: the
+groups, and each office's boilerplate) and each shard writes its releases with them, making their
+fingerprints from its own first pass (`AssignedGroups`).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -85,8 +86,10 @@ class Grouper:
         self.searcher: Any = ix.searcher() if ix is not None and not ix.is_empty() else None
         self.new: dict[str, Pending] = {}
         """id -> the first pass's reading of each release this update writes."""
-        self.codes: dict[str, str] = {}
-        """id -> encoded fingerprint ("" when too short to judge) of each release this update writes."""
+        self.fingerprints: dict[str, Fingerprint | None] = {}
+        """id -> fingerprint (None when too short to judge) of each release this update writes."""
+        self.boilerplate: dict[str, frozenset[int]] = {}
+        """office -> its boilerplate, for every office of the releases this update writes."""
         self.file_hashes: dict[str, str] = {}
         self.groups: dict[str, str] = {}
         self.rewrites: list[tuple[int, str, str]] = []
@@ -108,10 +111,13 @@ class Grouper:
 
     def grouping(self, release_id: str) -> Grouping:
         """The group of a new release, with the anchors and fingerprint stored beside it."""
-        code = self.codes.get(release_id, "")
-        if not code:
+        fp = self._fingerprint_of(release_id)
+        if fp is None:
             return Grouping(release_id)
-        return Grouping(self.groups.get(release_id, release_id), anchor_terms(decode(code)), code)
+        return Grouping(self.groups.get(release_id, release_id), anchor_terms(fp), encode(fp))
+
+    def _fingerprint_of(self, release_id: str) -> Fingerprint | None:
+        return self.fingerprints.get(release_id)
 
     def resolve(self) -> None:
         """Decide the fingerprints and groups of the new releases and of every index release they affect."""
@@ -123,7 +129,8 @@ class Grouper:
             )
             for release_id, pending in self.new.items()
         }
-        self.codes = {release_id: _code(entry.fingerprint) for release_id, entry in new.items()}
+        self.fingerprints = {release_id: entry.fingerprint for release_id, entry in new.items()}
+        self.boilerplate = boilerplate
         old_groups = {i.group for i in going} | {i.group for i in refreshed.values()}
         taken = self._connected(new, refreshed, old_groups)
         entries = [*new.values(), *(i.entry for i in refreshed.values()), *(i.entry for i in taken.values())]
@@ -156,8 +163,7 @@ class Grouper:
             self.searcher.stored_fields(docnum)["id"]: (group, code) for docnum, group, code in self.rewrites
         }
         groups = {release_id: group for release_id, group in self.groups.items() if group != release_id}
-        codes = {release_id: code for release_id, code in self.codes.items() if code}
-        return Decided(groups, codes, rewrites)
+        return Decided(groups, self.boilerplate, rewrites)
 
     def _connected(
         self, new: dict[str, GroupEntry], refreshed: dict[str, _Indexed], old_groups: set[str]
@@ -298,22 +304,23 @@ def _refreshed(
 
 @dataclass(frozen=True)
 class Decided:
-    """The fingerprints and groups an update of a sharded index decides over all shards (a `Grouper`
-    over a `ShardSet`), by release id: what each shard writes beside its releases (`AssignedGroups`).
-    Fingerprints are sent rather than made again in the shards, as each needs the boilerplate of its
-    office, counted over the office's releases in every shard."""
+    """The groups an update of a sharded index decides over all shards (a `Grouper` over a `ShardSet`),
+    by release id, and the boilerplate of each office: what each shard writes beside its releases
+    (`AssignedGroups`). A shard makes the fingerprints of its new releases from the shingles of its
+    first pass and that boilerplate, which only the office's releases in every shard tell (the
+    fingerprints themselves would be ~20 times the bytes to send)."""
 
     groups: dict[str, str]
     """The group of each new release that is not its own."""
-    codes: dict[str, str]
-    """The encoded fingerprint of each new release that has one (not too short to judge)."""
+    boilerplate: dict[str, frozenset[int]]
+    """The boilerplate of each office of the new releases."""
     rewrites: dict[str, tuple[str, str]]
     """(group, encoded fingerprint) of each index release written again: its group or its fingerprint
     (its office's boilerplate) changes."""
 
     def only(self, keep: Callable[[str], bool]) -> Decided:
         """What concerns the releases whose ids `keep` takes (one shard's)."""
-        return Decided(_only(self.groups, keep), _only(self.codes, keep), _only(self.rewrites, keep))
+        return Decided(_only(self.groups, keep), self.boilerplate, _only(self.rewrites, keep))
 
 
 def _only(values: dict[str, Any], keep: Callable[[str], bool]) -> dict[str, Any]:
@@ -321,16 +328,24 @@ def _only(values: dict[str, Any], keep: Callable[[str], bool]) -> dict[str, Any]
 
 
 class AssignedGroups(Grouper):
-    """The groups and fingerprints of an update of a sharded index, decided over all shards (`Decided`),
-    as one shard writes them."""
+    """The groups and fingerprints of an update of a sharded index as one shard writes them: the groups
+    decided over all shards (`Decided`), the fingerprints made from the shard's first pass (`pending`,
+    by id) with the boilerplate counted over all shards."""
 
-    def __init__(self, ix: Any, decided: Decided, file_hashes: dict[str, str]) -> None:
+    def __init__(
+        self, ix: Any, decided: Decided, file_hashes: dict[str, str], pending: Mapping[str, Pending]
+    ) -> None:
         super().__init__(ix if decided.rewrites else None, set())
         self.groups = decided.groups
-        self.codes = decided.codes
+        self.boilerplate = decided.boilerplate
+        self.pending = pending
         self.file_hashes = file_hashes
         if self.searcher is not None:
             found = (
                 (self.searcher.document_number(id=rid), change) for rid, change in decided.rewrites.items()
             )
             self.rewrites = [(docnum, group, code) for docnum, (group, code) in found if docnum is not None]
+
+    def _fingerprint_of(self, release_id: str) -> Fingerprint | None:
+        pending = self.pending.get(release_id)
+        return _fingerprint(pending, self.boilerplate) if pending is not None else None

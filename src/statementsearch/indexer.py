@@ -22,8 +22,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -56,7 +56,7 @@ __all__ = [
     "WriteOutcome",
     "load_manifest",
     "plan_update",
-    "shingle_file",
+    "read_for_shard",
     "unreadable_files",
     "update_index",
     "write_plan",
@@ -324,8 +324,10 @@ class _Collector:
 
 @contextlib.contextmanager
 def collecting_less() -> Iterator[None]:
-    """Collect garbage less often while writing (and in the writer processes forked meanwhile, which
-    inherit it); the process's own thresholds come back when its last write ends, whatever happens."""
+    """Collect garbage less often while writing or reading for a write (and in the writer processes
+    forked meanwhile, which inherit it): each holds up to millions of objects, which every full
+    collection would go over again. The process's own thresholds come back when its last write ends,
+    whatever happens."""
     with _Collector.lock:
         if not _Collector.writes:
             _Collector.found = gc.get_threshold()
@@ -398,14 +400,19 @@ class _Settings:
     """Which releases of the files are written here (a shard's); None: all."""
     groups: Callable[[Any], Grouper] | None = None
     """Makes the groups of the releases written, when they were decided elsewhere (over all shards)."""
+    reports: Mapping[str, FileReport | SeenFailure] | None = None
+    """Files to write as an earlier step read them, by path (a shard's first pass): not read again."""
 
 
 def shard_settings(
-    keep: Callable[[Release], bool], groups: Callable[[Any], Grouper], progress: Progress | None = None
+    keep: Callable[[Release], bool],
+    groups: Callable[[Any], Grouper],
+    reports: Mapping[str, FileReport | SeenFailure],
 ) -> _Settings:
     """How one shard of a sharded index writes a plan made for all shards: only its releases, with the
-    groups decided over all of them, by one process (the cluster runs the shards side by side)."""
-    return _Settings(False, progress, 1, True, keep, groups)
+    groups decided over all of them, from the files as its first pass read them, by one process (the
+    cluster runs the shards side by side)."""
+    return _Settings(False, None, 1, True, keep, groups, reports)
 
 
 @dataclass
@@ -535,7 +542,8 @@ class _Attempt:
         excluded = self.excluded.get(rel)
         if excluded is not None:
             return excluded
-        return read_for_index(path, self.root, rel, st)
+        kept = self.settings.reports.get(rel) if self.settings.reports is not None else None
+        return kept if kept is not None else read_for_index(path, self.root, rel, st)
 
     def _file(self, path: Path, rel: str, st: os.stat_result) -> None:
         prepared = self.outcome.failures.get(rel) or self._prepared(path, rel, st)
@@ -597,17 +605,18 @@ def read_for_index(path: Path, root: Path, rel: str, st: os.stat_result) -> File
     return report
 
 
-def shingle_file(
+def read_for_shard(
     path: Path, root: Path, rel: str, st: os.stat_result, keep: Callable[[Release], bool]
-) -> tuple[dict[str, Pending], str] | SeenFailure:
-    """The first pass of an update over one file, for the releases `keep` takes (a shard's): id ->
-    its reading (`Pending`: not yet a fingerprint, which needs its office's releases in all shards),
-    and the file's hash; or why it cannot be read."""
+) -> tuple[FileReport, dict[str, Pending]] | SeenFailure:
+    """One file as a shard of a sharded index reads it: its report with only the releases `keep` takes
+    (the shard's), and each one's reading for grouping (`Pending`: not yet a fingerprint, which needs its
+    office's releases in all shards); or why it cannot be read."""
     report = read_for_index(path, root, rel, st)
     if isinstance(report, SeenFailure):
         return report
     try:
-        return {r.id: Pending.of(r) for r in report.releases if keep(r)}, report.file_hash
+        mine = tuple(release for release in report.releases if keep(release))
+        return replace(report, releases=mine), {release.id: Pending.of(release) for release in mine}
     except Exception as exc:  # as in `read_for_index`: this file's failure
         return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash))
 

@@ -8,15 +8,18 @@ An update runs in three steps, under the index's one writer lock (held by the cl
    it with the same content hash, and a file some shard holds that the record does not vouch for is
    read again. So whatever a killed update committed in some shards and not in others, the next one
    writes the file again in all of them (a shard that had it replaces it: the writes are idempotent).
-2. **First pass** (one task per shard): read every file to write, shingle the releases routed to the
-   shard (`grouping.Pending`). The client then decides every fingerprint (each needs its office's
-   boilerplate, counted over the office's releases in all shards) and every near-duplicate group over
-   all of them and over all shards' indexed releases (`grouping.Grouper`, through `ShardSet`), so
-   fingerprints and groups are those of one index.
-3. **Write** (one task per shard): read the files again, write the shard's releases with their groups
-   and fingerprints, delete removed files' releases, rewrite the shard's releases whose group or
-   fingerprint changed; one commit. Then the client records the files in `SEEN_FILE` (and for a
-   rebuild, names the new build in the manifest).
+2. **First pass** (one task per shard): read every file to write, keep the releases routed to the
+   shard and shingle them (`grouping.Pending`). The reading stays where the task ran (`Runner.keep`:
+   on a cluster, the worker's memory); only the shingles go to the client, which counts every
+   office's boilerplate over the office's releases in all shards and decides every near-duplicate
+   group over all of them and over all shards' indexed releases (`grouping.Grouper`, through
+   `ShardSet`), so fingerprints and groups are those of one index.
+3. **Write** (one task per shard, beside its reading): write the shard's releases with their groups and
+   fingerprints (made from the shingles and the boilerplate), delete removed files' releases, rewrite
+   the shard's releases whose group or fingerprint changed; one commit. Then the client records the
+   files in `SEEN_FILE` (and for a rebuild, names the new build in the manifest). No file is read
+   again, unless the reading was lost with its worker (or local processes ran the steps): a file that
+   changed since the groups were decided is then left for the next update.
 
 Each shard commits atomically; shards do not commit together. A reader sees each shard at its own last
 commit: between the shards' commits of an update, some shards show the new files and others not yet.
@@ -38,11 +41,13 @@ from ..indexer import (
     Progress,
     UpdatePlan,
     WriteOutcome,
+    collecting_less,
     finish_update,
     plan_update,
+    read_for_shard,
     shard_settings,
-    shingle_file,
     write_plan,
+    writer_limit_mb,
     writer_lock,
 )
 from ..manifest import (
@@ -54,7 +59,7 @@ from ..manifest import (
     load_seen,
     sweep_seen_leftovers,
 )
-from ..models import Release, UpdateSummary
+from ..models import FileReport, Release, UpdateSummary
 from ..whoosh_internals import sweep_leftovers
 from .catalogue import ShardSet
 from .layout import Layout, new_build, read_layout, shard_of, sweep_builds
@@ -92,7 +97,8 @@ def update_shards(
         plan = plan_update(documents, manifest)
         outcome = WriteOutcome()
         if plan.to_write or plan.removed:
-            outcome = _write(target, documents, plan, manifest, rebuild, runner, progress)
+            with collecting_less():  # the client takes in every shard's shingles and decides over them
+                outcome = _write(target, documents, plan, manifest, rebuild, runner, progress)
         summary = finish_update(target.build_dir, record, manifest, plan, outcome, rebuild, started)
         if rebuild:
             target.write()
@@ -118,13 +124,35 @@ def _held(layout: Layout, record: SeenFiles) -> dict[str, FileState]:
 
 @dataclass
 class FirstPass:
-    """What one shard's first pass found: its releases' readings, each file's hash, the failures."""
+    """What one shard's first pass found, as the client needs it: its releases' readings for grouping,
+    each file's hash, the failures."""
 
     entries: dict[str, Pending] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
     failures: dict[str, SeenFailure] = field(default_factory=dict)
     routed: set[str] = field(default_factory=set)
     """The files with releases for this shard."""
+
+
+@dataclass
+class ShardReading:
+    """One shard's reading of the files to write: each file's report with only the shard's releases (as
+    far as `kept_text_bytes` allows), or why it cannot be read. On a cluster it stays in the memory of
+    the worker that read it, where the shard's write step runs (Dask places a task beside its inputs)
+    and reads no file kept here again; a worker lost meanwhile has Dask read it again on another."""
+
+    reports: dict[str, FileReport | SeenFailure] = field(default_factory=dict)
+    found: FirstPass = field(default_factory=FirstPass)
+
+    def __sizeof__(self) -> int:
+        """Roughly the bytes held (Dask's measure when it weighs moving the reading to another worker)."""
+        texts = sum(
+            len(release.body) + len(release.title) + 200
+            for report in self.reports.values()
+            if isinstance(report, FileReport)
+            for release in report.releases
+        )
+        return texts + 600 * len(self.found.entries)
 
 
 def routed(shard: int, shards: int) -> Callable[[Release], bool]:
@@ -137,22 +165,48 @@ def owned(shard: int, shards: int) -> Callable[[str], bool]:
     return lambda release_id: shard_of(release_id, shards) == shard
 
 
-def first_pass(
+def read_shard(
     documents: str, to_write: list[tuple[Path, str, os.stat_result]], shard: int, shards: int
-) -> FirstPass:
-    """Step 2 for one shard (a task: reads the files, writes nothing)."""
-    found = FirstPass()
+) -> ShardReading:
+    """Step 2 for one shard (a task whose result is kept for step 3: reads the files, writes nothing).
+    The releases of the files read once `kept_text_bytes` of text are held are not kept: step 3 reads
+    those files again."""
+    with collecting_less():
+        return _read_shard(documents, to_write, shard, shards)
+
+
+def _read_shard(
+    documents: str, to_write: list[tuple[Path, str, os.stat_result]], shard: int, shards: int
+) -> ShardReading:
+    reading = ShardReading()
+    found = reading.found
     keep = routed(shard, shards)
+    room = kept_text_bytes()
     for path, rel, st in to_write:
-        result = shingle_file(path, Path(documents), rel, st, keep)
+        result = read_for_shard(path, Path(documents), rel, st, keep)
         if isinstance(result, SeenFailure):
-            found.failures[rel] = result
-        else:
-            found.entries.update(result[0])
-            found.hashes[rel] = result[1]
-            if result[0]:
-                found.routed.add(rel)
-    return found
+            reading.reports[rel] = found.failures[rel] = result
+            continue
+        report, entries = result
+        room -= sum(len(release.body) + len(release.title) for release in report.releases)
+        if room >= 0:
+            reading.reports[rel] = report
+        found.entries.update(entries)
+        found.hashes[rel] = report.file_hash
+        if report.releases:
+            found.routed.add(rel)
+    return reading
+
+
+def kept_text_bytes() -> int:
+    """How much release text a shard's reading keeps for step 3: a quarter of the memory its writer's
+    pool may take (the pool is what a build's memory goes to)."""
+    return writer_limit_mb(1) * 2**20 // 4
+
+
+def first_pass(reading: ShardReading) -> FirstPass:
+    """What the client needs of a shard's reading (a task beside it: the releases stay there)."""
+    return reading.found
 
 
 @dataclass(frozen=True)
@@ -171,9 +225,11 @@ class ShardWrite:
     routed: set[str]
 
 
-def write_shard(work: ShardWrite) -> WriteOutcome:
-    """Step 3 for one shard (a task). Idempotent: run again, on the shard as it is then (one commit or
-    none later), it writes the same releases with the same groups."""
+def write_shard(work: ShardWrite, reading: ShardReading) -> WriteOutcome:
+    """Step 3 for one shard (a task, beside the shard's reading). Idempotent: run again, on the shard as
+    it is then (one commit or none later), it writes the same releases with the same groups. A file whose
+    reading differs from the one the groups were decided on (read again after a worker was lost, and
+    changed meanwhile) is left for the next update."""
     try:
         index = StatementIndex.open(work.path)
     except StatementSearchError as exc:
@@ -193,9 +249,9 @@ def write_shard(work: ShardWrite) -> WriteOutcome:
             )
 
             def groups(whoosh_ix: object) -> Grouper:
-                return AssignedGroups(whoosh_ix, work.decided, work.hashes)
+                return AssignedGroups(whoosh_ix, work.decided, work.hashes, reading.found.entries)
 
-            settings = shard_settings(routed(work.shard, work.shards), groups)
+            settings = shard_settings(routed(work.shard, work.shards), groups, reading.reports)
             return write_plan(ix, Path(work.documents), plan, held, settings)
     finally:
         index.close()
@@ -211,8 +267,9 @@ def _write(
     progress: Progress | None,
 ) -> WriteOutcome:
     n = target.shards
+    readings = runner.keep(read_shard, [(str(documents), plan.to_write, s, n) for s in range(n)])
     passes = [FirstPass()] * n
-    for shard, found in runner.run(first_pass, [(str(documents), plan.to_write, s, n) for s in range(n)]):
+    for shard, found in runner.run(first_pass, [(reading,) for reading in readings]):
         passes[shard] = found
     failures, hashes = _agreed(passes)
     entries = {rid: entry for found in passes for rid, entry in found.entries.items()}
@@ -233,7 +290,7 @@ def _write(
         for s in range(n)
     ]
     outcomes: list[WriteOutcome] = []
-    for _shard, outcome in runner.run(write_shard, [(work,) for work in works]):
+    for _shard, outcome in runner.run(write_shard, list(zip(works, readings, strict=True))):
         outcomes.append(outcome)
         if progress is not None:
             progress(plan.total_bytes * len(outcomes) // n, plan.total_bytes)

@@ -8,7 +8,11 @@ Two kinds of work:
   Dask task, which the scheduler runs on a surviving worker, and the actors are made again.
 - **tasks** (`run`): a build's steps, one per shard. Locally, in worker processes (or in this process
   when one is asked for). On a cluster, as Dask tasks: a worker lost while running one has it run
-  again on another (the steps are idempotent: see `shards.build`).
+  again on another (the steps are idempotent: see `shards.build`). A step whose result later steps take
+  (`keep`: a shard's reading of the files) leaves it where it ran: on a cluster, in its worker's memory,
+  where Dask runs the tasks that take it (and runs the step again when that worker is lost); in this
+  process when the steps run here; with local worker processes, nowhere: each step that takes it runs
+  it again first.
 
 Dask is imported only for a cluster (the `cluster` extra); nothing here needs it otherwise.
 """
@@ -18,6 +22,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from functools import partial
 from multiprocessing import get_context
 from typing import Any, Protocol, TypeVar
 
@@ -38,9 +44,9 @@ ACTOR_TIMEOUT = 30.0
 """Seconds to start an actor on a worker before giving up on that worker."""
 LARGE_TASK = "2GiB"
 """The size of a task's inputs past which Dask warns (10 MB by default: a user's build would print a
-warning). A write step carries its shard's fingerprints and groups, ~18 MB for half the corpus; they stay
-in the task rather than scattered to a worker beforehand, as scattered data is lost with a killed worker,
-and the step's retry on another worker with it."""
+warning). A write step carries its shard's groups and every office's boilerplate (under 1 MB for half
+the corpus, growing with it); they stay in the task rather than scattered to a worker beforehand, as
+scattered data is lost with a killed worker, and the step's retry on another worker with it."""
 CLUSTER_EXTRA = 'pip install "statementsearch[cluster]" (in a checkout: pip install -e ".[cluster]")'
 
 
@@ -54,7 +60,12 @@ class Runner(Protocol):
         ...
 
     def run(self, function: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
-        """Run `function(*call)` for each call; yield (index of the call, result) as each finishes."""
+        """Run `function(*call)` for each call; yield (index of the call, result) as each finishes. A
+        call's arguments may be what `keep` returned: the function receives the results they stand for."""
+        ...
+
+    def keep(self, function: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Stand-ins for the results of `function(*call)`, for later calls of `run`, one per call."""
         ...
 
     def close(self) -> None: ...
@@ -77,16 +88,34 @@ class LocalRunner:
     def run(self, function: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
         if self.procs <= 1 or len(calls) < 2:
             for n, call in enumerate(calls):
-                yield n, function(*call)
+                yield n, _with_results(function, *call)
             return
         # Fresh processes (not forks of a process that may run threads), at most `procs` at a time.
         with ProcessPoolExecutor(min(self.procs, len(calls)), mp_context=get_context("spawn")) as pool:
-            yield from _completed(pool, function, calls)
+            yield from _completed(pool, partial(_with_results, function), calls)
+
+    def keep(self, function: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> list[Any]:
+        if self.procs <= 1:
+            return [function(*call) for call in calls]
+        return [_Later(function, call) for call in calls]
 
     def close(self) -> None:
         if self._threads is not None:
             self._threads.shutdown(wait=False)
             self._threads = None
+
+
+@dataclass(frozen=True)
+class _Later:
+    """A kept result that local worker processes cannot share: the step that takes it runs the call."""
+
+    function: Callable[..., Any]
+    call: tuple[Any, ...]
+
+
+def _with_results(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, each `_Later` among the arguments replaced by its result."""
+    return function(*(arg.function(*arg.call) if isinstance(arg, _Later) else arg for arg in args))
 
 
 def _completed(
@@ -210,12 +239,18 @@ class ClusterRunner:
     # -- tasks
 
     def run(self, function: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, T]]:
+        futures = self._submitted(function, calls)  # all submitted now
+        return ((n, future.result()) for n, future in enumerate(futures))  # results taken in order
+
+    def keep(self, function: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> list[Any]:
+        # Futures: a task given one as an argument gets its result, and runs where it is.
+        return self._submitted(function, calls)
+
+    def _submitted(self, function: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> list[Any]:
         import dask
 
         with dask.config.set({"distributed.admin.large-graph-warning-threshold": LARGE_TASK}):
-            futures = [self._client.submit(function, *call, pure=False) for call in calls]
-        for n, future in enumerate(futures):  # all run at once; results are taken in order
-            yield n, future.result()
+            return [self._client.submit(function, *call, pure=False) for call in calls]
 
     def close(self) -> None:
         self._actors.clear()
