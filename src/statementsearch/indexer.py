@@ -400,14 +400,14 @@ class _Settings:
     """Which releases of the files are written here (a shard's); None: all."""
     groups: Callable[[Any], Grouper] | None = None
     """Makes the groups of the releases written, when they were decided elsewhere (over all shards)."""
-    reports: Mapping[str, FileReport | SeenFailure] | None = None
+    reports: Mapping[str, FileReport] | None = None
     """Files to write as an earlier step read them, by path (a shard's first pass): not read again."""
 
 
 def shard_settings(
     keep: Callable[[Release], bool],
     groups: Callable[[Any], Grouper],
-    reports: Mapping[str, FileReport | SeenFailure],
+    reports: Mapping[str, FileReport],
 ) -> _Settings:
     """How one shard of a sharded index writes a plan made for all shards: only its releases, with the
     groups decided over all of them, from the files as its first pass read them, by one process (the

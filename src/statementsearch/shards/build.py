@@ -136,23 +136,22 @@ class FirstPass:
 
 @dataclass
 class ShardReading:
-    """One shard's reading of the files to write: each file's report with only the shard's releases (as
-    far as `kept_text_bytes` allows), or why it cannot be read. On a cluster it stays in the memory of
+    """One shard's reading of the files to write: what the client needs (`found`), and each file's report
+    with only the shard's releases, as far as `kept_text_bytes` allows. On a cluster it stays in the memory of
     the worker that read it, where the shard's write step runs (Dask places a task beside its inputs)
     and reads no file kept here again; a worker lost meanwhile has Dask read it again on another."""
 
-    reports: dict[str, FileReport | SeenFailure] = field(default_factory=dict)
+    reports: dict[str, FileReport] = field(default_factory=dict)
     found: FirstPass = field(default_factory=FirstPass)
 
     def __sizeof__(self) -> int:
         """Roughly the bytes held (Dask's measure when it weighs moving the reading to another worker)."""
-        texts = sum(
-            len(release.body) + len(release.title) + 200
-            for report in self.reports.values()
-            if isinstance(report, FileReport)
-            for release in report.releases
-        )
-        return texts + 600 * len(self.found.entries)
+        return sum(_text_bytes(report) for report in self.reports.values()) + 800 * len(self.found.entries)
+
+
+def _text_bytes(report: FileReport) -> int:
+    """The text of a report's releases, in characters (about their bytes)."""
+    return sum(len(release.body) + len(release.title) for release in report.releases)
 
 
 def routed(shard: int, shards: int) -> Callable[[Release], bool]:
@@ -185,10 +184,10 @@ def _read_shard(
     for path, rel, st in to_write:
         result = read_for_shard(path, Path(documents), rel, st, keep)
         if isinstance(result, SeenFailure):
-            reading.reports[rel] = found.failures[rel] = result
+            found.failures[rel] = result
             continue
         report, entries = result
-        room -= sum(len(release.body) + len(release.title) for release in report.releases)
+        room -= _text_bytes(report)
         if room >= 0:
             reading.reports[rel] = report
         found.entries.update(entries)

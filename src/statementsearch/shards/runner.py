@@ -44,9 +44,9 @@ ACTOR_TIMEOUT = 30.0
 """Seconds to start an actor on a worker before giving up on that worker."""
 LARGE_TASK = "2GiB"
 """The size of a task's inputs past which Dask warns (10 MB by default: a user's build would print a
-warning). A write step carries its shard's groups and every office's boilerplate (under 1 MB for half
-the corpus, growing with it); they stay in the task rather than scattered to a worker beforehand, as
-scattered data is lost with a killed worker, and the step's retry on another worker with it."""
+warning). A write step carries its shard's groups and every office's boilerplate, which grow with the
+corpus; they stay in the task rather than scattered to a worker beforehand, as scattered data is lost
+with a killed worker, and the step's retry on another worker with it."""
 CLUSTER_EXTRA = 'pip install "statementsearch[cluster]" (in a checkout: pip install -e ".[cluster]")'
 
 
