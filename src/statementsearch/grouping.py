@@ -308,7 +308,7 @@ class Decided:
     by release id, and the boilerplate of each office: what each shard writes beside its releases
     (`AssignedGroups`). A shard makes the fingerprints of its new releases from the shingles of its
     first pass and that boilerplate, which only the office's releases in every shard tell (the
-    fingerprints themselves would be ~20 times the bytes to send)."""
+    fingerprints themselves would be many times the bytes to send)."""
 
     groups: dict[str, str]
     """The group of each new release that is not its own."""
