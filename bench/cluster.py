@@ -21,6 +21,7 @@ import os
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import corpus_files, default_shared, dir_size_bytes, percentile, read_queries
 
 DASK = Path(sys.executable).with_name("dask")
+REFERENCE = "unsharded --procs 1"
 STATEMENTSEARCH = Path(sys.executable).with_name("statementsearch")
 
 
@@ -47,7 +49,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--reference", action="store_true", help="also build the unsharded index (--procs 1)")
     ap.add_argument("--unsharded", type=Path)
     ap.add_argument("--sharded", type=Path)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, help="build: rounds of builds, alternated (1); queries: rounds (3)")
     return ap.parse_args()
 
 
@@ -126,6 +128,28 @@ def timed(command: list[str]) -> dict[str, float]:
 
 def build(args: argparse.Namespace) -> None:
     docs = documents(args.shared, args.out)
+    rounds: list[dict[str, Any]] = []
+    for _round in range(args.rounds or 1):
+        rounds.append(build_round(args, docs))
+    (args.out / "build.json").write_text(json.dumps(rounds, indent=1), encoding="utf-8")
+    header = f"{'build':32} {'wall s':>8} {'client CPU s':>13} {'workers CPU s':>14} {'of --procs 1':>13}"
+    print(f"\n{'round':>5} {header}")
+    for number, results in enumerate(rounds, start=1):
+        reference = results.get(REFERENCE, {}).get("wall_s")
+        for name, figures in results.items():
+            share = f"{figures['wall_s'] / reference:.2f}" if reference else "-"
+            print(f"{number:>5} {name:32} {figures['wall_s']:>8} {figures['client_cpu_s']:>13} "
+                  f"{figures.get('workers_cpu_s', '-'):>14} {share:>13}")  # fmt: skip
+    if len(rounds) > 1 and REFERENCE in rounds[0]:
+        for name in (name for name in rounds[0] if name != REFERENCE):
+            shares = [results[name]["wall_s"] / results[REFERENCE]["wall_s"] for results in rounds]
+            print(f"{name}: of --procs 1, median of {len(shares)} rounds {statistics.median(shares):.2f}, "
+                  f"range {min(shares):.2f}-{max(shares):.2f}")  # fmt: skip
+
+
+def build_round(args: argparse.Namespace, docs: Path) -> dict[str, Any]:
+    """One build of each kind, one after the other; their ratios are taken within the round, since the
+    machine's speed drifts over minutes."""
     results: dict[str, Any] = {}
     if args.reference:
         index = args.out / "unsharded"
@@ -133,7 +157,7 @@ def build(args: argparse.Namespace) -> None:
         figures = timed(
             [str(STATEMENTSEARCH), "index", "--procs", "1", "--index", str(index), "--documents", str(docs)]
         )
-        results["unsharded --procs 1"] = {**figures, "size_mb": round(dir_size_bytes(index) / 1e6)}
+        results[REFERENCE] = {**figures, "size_mb": round(dir_size_bytes(index) / 1e6)}
         print(json.dumps(results), flush=True)
     for workers in args.workers:
         index = args.out / f"sharded-{args.shards}x-{workers}w"
@@ -148,13 +172,7 @@ def build(args: argparse.Namespace) -> None:
         figures["shard_mb"] = [round(dir_size_bytes(shard) / 1e6) for shard in shards]
         results[f"{args.shards} shards, {workers} worker(s)"] = figures
         print(json.dumps(results), flush=True)
-    (args.out / "build.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    reference = results.get("unsharded --procs 1", {}).get("wall_s")
-    print(f"\n{'build':32} {'wall s':>8} {'client CPU s':>13} {'workers CPU s':>14} {'of --procs 1':>13}")
-    for name, figures in results.items():
-        share = f"{figures['wall_s'] / reference:.2f}" if reference else "-"
-        print(f"{name:32} {figures['wall_s']:>8} {figures['client_cpu_s']:>13} "
-              f"{figures.get('workers_cpu_s', '-'):>14} {share:>13}")  # fmt: skip
+    return results
 
 
 def query_times(ix: Any, queries: list[tuple[str, str]]) -> list[float]:
@@ -175,6 +193,7 @@ def queries(args: argparse.Namespace) -> None:
 
     asked = read_queries(args.shared / "queries" / "corpora-public.tsv")
     workers = args.workers[-1]
+    rounds = args.rounds or 3
     with tempfile.TemporaryDirectory() as scratch, dask_cluster(workers, Path(scratch)) as address:
         engines = {
             "unsharded": StatementIndex.open(args.unsharded),
@@ -184,17 +203,17 @@ def queries(args: argparse.Namespace) -> None:
         for ix in engines.values():
             query_times(ix, asked[:30])  # warm: searchers opened, caches filled, actors made
         times: dict[str, list[float]] = {name: [] for name in engines}
-        for _round in range(args.rounds):
+        for _round in range(rounds):
             for name, ix in engines.items():
                 times[name].extend(query_times(ix, asked))
         for ix in engines.values():
             ix.close()
     base = percentile(times["unsharded"], 50)
-    print(f"{len(asked)} queries x {args.rounds} rounds; sharded: {args.sharded}")
+    print(f"{len(asked)} queries x {rounds} rounds; sharded: {args.sharded}")
     print(f"{'':28} {'p50 ms':>8} {'p95 ms':>8} {'total s/round':>14} {'p50 added ms':>13}")
     for name, found in times.items():
         p50, p95 = percentile(found, 50), percentile(found, 95)
-        per_round = sum(found) / args.rounds
+        per_round = sum(found) / rounds
         print(f"{name:28} {p50 * 1e3:8.1f} {p95 * 1e3:8.1f} {per_round:14.2f} {(p50 - base) * 1e3:13.1f}")
 
 
