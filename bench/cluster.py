@@ -1,15 +1,18 @@
 """A sharded index on a Dask cluster, on the whole shared corpus: build time and query overhead.
 
-    python bench/cluster.py build [--workers 1 2] [--shards 2] [--reference] [--out bench/out/cluster]
+    python bench/cluster.py build [--workers 1 2] [--shards 2] [--reference] [--rounds 1] [--out DIR]
     python bench/cluster.py queries --unsharded DIR --sharded DIR [--workers 2] [--rounds 3]
 
 `build` starts a `dask scheduler` and W `dask worker`s (one thread each) on 127.0.0.1, builds a sharded
 index of the corpus through them (`statementsearch index --shards N --scheduler ...`), and prints wall
 and CPU seconds (client and workers); `--reference` also builds the unsharded index with `--procs 1`
-(one process), the figure the sharded builds are measured against. `queries` runs the 300 public
-queries (`search` as the CLI calls it: facets, snippets, suggestions) on the unsharded index, on the
-sharded one through local threads, and through a cluster of W workers, in alternated rounds, and prints
-p50/p95 per query for each and what sharding adds. Every process started is stopped at the end.
+(one process), the figure the sharded builds are measured against. `--rounds R` builds them all R times,
+alternated: the machine's speed drifts over minutes, so each ratio is taken within its round, and the
+median and range over the rounds are printed. `queries` runs the 300 public queries (`search` as the CLI
+calls it: facets, snippets, suggestions) on the unsharded index, on the sharded one through local threads,
+and through a cluster of W workers, in alternated rounds, and prints p50/p95 per query for each and what
+sharding adds, beside what a round of calls to every worker costs when it asks nothing (the machine's
+share of what the cluster adds). Every process started is stopped at the end.
 """
 
 from __future__ import annotations
@@ -203,9 +206,11 @@ def queries(args: argparse.Namespace) -> None:
         for ix in engines.values():
             query_times(ix, asked[:30])  # warm: searchers opened, caches filled, actors made
         times: dict[str, list[float]] = {name: [] for name in engines}
+        trips: list[float] = []
         for _round in range(rounds):
             for name, ix in engines.items():
                 times[name].extend(query_times(ix, asked))
+            trips.extend(round_trips(address))
         for ix in engines.values():
             ix.close()
     base = percentile(times["unsharded"], 50)
@@ -215,6 +220,30 @@ def queries(args: argparse.Namespace) -> None:
         p50, p95 = percentile(found, 50), percentile(found, 95)
         per_round = sum(found) / rounds
         print(f"{name:28} {p50 * 1e3:8.1f} {p95 * 1e3:8.1f} {per_round:14.2f} {(p50 - base) * 1e3:13.1f}")
+    print(
+        f"a request to each of the {workers} workers and back, answering nothing (a search makes two such "
+        f"rounds, more when it loosens or collapses deeper): p50 {percentile(trips, 50) * 1e3:.1f} ms, "
+        f"p95 {percentile(trips, 95) * 1e3:.1f} ms"
+    )
+
+
+def round_trips(address: str, count: int = 100) -> list[float]:
+    """Seconds of `count` rounds that ask every worker's shard actor nothing: what the cluster's own
+    calls cost on this machine at this time, beside what the shards add per query."""
+    from distributed import Client
+
+    from statementsearch.shards.work import ShardServer
+
+    times = []
+    with Client(address, timeout=60, set_as_default=False) as client, client.as_current():
+        workers = sorted(client.scheduler_info()["workers"])
+        actors = [client.submit(ShardServer, actor=True, workers=[w], pure=False).result() for w in workers]
+        for _ in range(count):
+            started = time.perf_counter()
+            for call in [actor.answer([]) for actor in actors]:
+                call.result()
+            times.append(time.perf_counter() - started)
+    return times
 
 
 def main() -> None:

@@ -71,7 +71,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import combinations, filterfalse, islice
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 __all__ = [
     "ANCHOR_BASE",
@@ -302,14 +305,14 @@ def boilerplate_of(shinglings: Sequence[Shingling]) -> frozenset[int]:
     return frozenset(values[counts >= BOILERPLATE_RELEASES].tolist())
 
 
-def _as_numpy(hashes: array[int]) -> Any:
+def _as_numpy(hashes: array[int]) -> NDArray[Any]:
     """A shingling's hashes as a numpy array over the same memory (no copy)."""
     import numpy as np
 
     return np.frombuffer(hashes, dtype=np.uint32 if hashes.itemsize == 4 else f"u{hashes.itemsize}")
 
 
-def _distinct(arrays: list[Any]) -> Any:
+def _distinct(arrays: list[NDArray[Any]]) -> NDArray[Any]:
     """The values of the arrays, once each. Most headlines have one release, whose hashes are already
     ascending and once each (a `Shingling`'s): checked, not sorted again."""
     import numpy as np
