@@ -646,7 +646,7 @@ def test_an_offices_boilerplate_is_text_under_4_of_its_headlines() -> None:
     assert four[furniture[0]] != four[furniture[1]]
 
 
-def test_an_offices_boilerplate_is_each_shingle_under_4_of_its_headlines(office_records: OfficeLoader) -> None:
+def test_boilerplate_is_each_shingle_under_4_headlines_of_an_office(office_records: OfficeLoader) -> None:
     """On a real office's releases, some posted again under their headlines, the boilerplate is exactly
     the shingles found under 4 or more different headlines, counted plainly here; a shingling whose
     hashes come unsorted and repeated counts each hash once."""
