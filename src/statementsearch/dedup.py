@@ -71,10 +71,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import combinations, filterfalse, islice
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-if TYPE_CHECKING:
-    from numpy.typing import NDArray
+import numpy as np
+from numpy.typing import NDArray
 
 __all__ = [
     "ANCHOR_BASE",
@@ -293,8 +293,6 @@ def boilerplate_of(shinglings: Sequence[Shingling]) -> frozenset[int]:
 
     Counted with numpy over each headline's sorted hashes: an office of thousands of releases holds
     millions of shingles, which Python's sets and counters took seconds of every build to go over."""
-    import numpy as np  # only builds count boilerplate: a search does not pay numpy's import for it
-
     by_headline: defaultdict[int, list[array[int]]] = defaultdict(list)
     for found in shinglings:
         by_headline[found.headline].append(found.hashes)
@@ -307,16 +305,12 @@ def boilerplate_of(shinglings: Sequence[Shingling]) -> frozenset[int]:
 
 def _as_numpy(hashes: array[int]) -> NDArray[Any]:
     """A shingling's hashes as a numpy array over the same memory (no copy)."""
-    import numpy as np
-
     return np.frombuffer(hashes, dtype=np.uint32 if hashes.itemsize == 4 else f"u{hashes.itemsize}")
 
 
 def _distinct(arrays: list[NDArray[Any]]) -> NDArray[Any]:
     """The values of the arrays, once each. Most headlines have one release, whose hashes are already
     ascending and once each (a `Shingling`'s): checked, not sorted again."""
-    import numpy as np
-
     if len(arrays) == 1 and bool((arrays[0][1:] > arrays[0][:-1]).all()):
         return arrays[0]
     return np.unique(np.concatenate(arrays))
