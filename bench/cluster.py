@@ -191,13 +191,20 @@ def query_times(ix: Any, queries: list[tuple[str, str]]) -> list[float]:
 
 
 def queries(args: argparse.Namespace) -> None:
+    from distributed import Client
+
     from statementsearch import StatementIndex
     from statementsearch.shards import ShardedIndex
 
     asked = read_queries(args.shared / "queries" / "corpora-public.tsv")
     workers = args.workers[-1]
     rounds = args.rounds or 3
-    with tempfile.TemporaryDirectory() as scratch, dask_cluster(workers, Path(scratch)) as address:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        dask_cluster(workers, Path(scratch)) as address,
+        Client(address, timeout=60, set_as_default=False) as client,
+    ):
+        actors = shard_actors(client)
         engines = {
             "unsharded": StatementIndex.open(args.unsharded),
             "sharded, local threads": ShardedIndex.open(args.sharded),
@@ -210,7 +217,7 @@ def queries(args: argparse.Namespace) -> None:
         for _round in range(rounds):
             for name, ix in engines.items():
                 times[name].extend(query_times(ix, asked))
-            trips.extend(round_trips(address))
+            trips.extend(round_trips(client, actors))
         for ix in engines.values():
             ix.close()
     base = percentile(times["unsharded"], 50)
@@ -227,17 +234,20 @@ def queries(args: argparse.Namespace) -> None:
     )
 
 
-def round_trips(address: str, count: int = 100) -> list[float]:
-    """Seconds of `count` rounds that ask every worker's shard actor nothing: what the cluster's own
-    calls cost on this machine at this time, beside what the shards add per query."""
-    from distributed import Client
-
+def shard_actors(client: Any) -> list[Any]:
+    """A shard actor on every worker of the client's cluster (as a sharded search makes them)."""
     from statementsearch.shards.work import ShardServer
 
+    workers = sorted(client.scheduler_info()["workers"])
+    with client.as_current():
+        return [client.submit(ShardServer, actor=True, workers=[w], pure=False).result() for w in workers]
+
+
+def round_trips(client: Any, actors: list[Any], count: int = 100) -> list[float]:
+    """Seconds of `count` rounds that ask every actor nothing: what the cluster's own calls cost on this
+    machine at this time, beside what the shards add per query."""
     times = []
-    with Client(address, timeout=60, set_as_default=False) as client, client.as_current():
-        workers = sorted(client.scheduler_info()["workers"])
-        actors = [client.submit(ShardServer, actor=True, workers=[w], pure=False).result() for w in workers]
+    with client.as_current():
         for _ in range(count):
             started = time.perf_counter()
             for call in [actor.answer([]) for actor in actors]:
