@@ -228,8 +228,9 @@ def queries(args: argparse.Namespace) -> None:
         per_round = sum(found) / rounds
         print(f"{name:28} {p50 * 1e3:8.1f} {p95 * 1e3:8.1f} {per_round:14.2f} {(p50 - base) * 1e3:13.1f}")
     print(
-        f"a request to each of the {workers} workers and back, answering nothing (a search makes two such "
-        f"rounds, more when it loosens or collapses deeper): p50 {percentile(trips, 50) * 1e3:.1f} ms, "
+        f"a request to each of the {workers} workers and back, answering nothing (a first page takes one "
+        f"such round, two when it needs hits or duplicates the first did not make, more when it loosens or "
+        f"collapses deeper): p50 {percentile(trips, 50) * 1e3:.1f} ms, "
         f"p95 {percentile(trips, 95) * 1e3:.1f} ms"
     )
 

@@ -249,3 +249,14 @@ def sharded_index(
     ix.update(topical_documents)
     yield ix
     ix.close()
+
+
+@pytest.fixture(scope="session")
+def sharded_ahead(sharded_index: ShardedIndex) -> Iterator[ShardedIndex]:
+    """The same 3-shard index searched as on a cluster: each shard makes its first hits in the find
+    round, so a first page mostly needs no second round."""
+    from statementsearch.shards.runner import LocalRunner
+
+    ix = ShardedIndex(sharded_index.path, LocalRunner(makes_ahead=True))
+    yield ix
+    ix.close()

@@ -67,6 +67,7 @@ from .searching import (
     duplicates,
     iso_date,
     matching_dates,
+    may_lack,
     missing_words,
     relaxed,
     run,
@@ -407,9 +408,8 @@ class StatementIndex:
     ) -> tuple[Hit, ...]:
         reading = matching.reading
         matcher = TermMatcher(highlight_terms(reading)) if snippets else None
-        # A hit may lack words only in a relaxed reading, a filled list or a long query's.
-        may_lack = reading.relaxed or fill or reading.min_words < len(reading.words)
-        lacking = missing_words(matching, [docnum for docnum, _ in results]) if may_lack else {}
+        docnums = [docnum for docnum, _ in results]
+        lacking = missing_words(matching, docnums) if may_lack(reading, fill) else {}
         return tuple(
             self._hit(lease, h, rank, matcher, collapse, lacking.get(h[0], ()))
             for rank, h in enumerate(results, start=offset + 1)

@@ -343,6 +343,12 @@ def relaxed_reading(
     return reading.relax(found.best, tuple(reading.typed[i] for i in sorted(found.lacking)))
 
 
+def may_lack(reading: Reading, fill: bool) -> bool:
+    """Can a hit lack some of the query's words? Only in a relaxed reading, a filled list or a long
+    query's (which needs only `min_words`): otherwise `missing_words` need not look."""
+    return bool(reading.relaxed) or fill or reading.min_words < len(reading.words)
+
+
 def missing_words(matching: Matching, docnums: Iterable[int]) -> dict[int, tuple[str, ...]]:
     """For each release, the query's words it does not hold (only releases lacking some are listed)."""
     reading = matching.reading

@@ -3,6 +3,7 @@ shard, and how the shards' hits merge into one order (see `sharded` for why this
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cache
@@ -27,19 +28,39 @@ from ..searching import (
 from .layout import shard_of
 from .work import (
     Fetch,
-    Fetched,
     Find,
     Found,
     Lookup,
+    Made,
     Relax,
     Request,
     Scope,
     ShardRef,
+    Show,
     Snapshot,
 )
 
 if TYPE_CHECKING:
     from .sharded import ShardedIndex
+
+
+NOTHING_MADE = Made({}, {})
+
+
+def made_ahead(limit: int, shards: int, miss: float = 0.02) -> int:
+    """How many of its first hits each shard makes in the find round, for a first page of `limit`.
+    A release is in a given shard with chance 1/shards (routing is by a hash of its id), so a shard
+    holds a binomial share of the page's hits: make as many as it holds on all but `miss` of pages
+    (on those, one more round makes the rest), rather than `limit`, of which most would not be shown."""
+    if shards <= 1:
+        return limit
+    chance = 1 / shards
+    held = 0.0
+    for count in range(limit + 1):
+        held += math.comb(limit, count) * chance**count * (1 - chance) ** (limit - count)
+        if held >= 1 - miss:
+            return count
+    return limit
 
 
 class Asked:
@@ -84,6 +105,10 @@ class State:
     ) -> tuple[Reading, Any | None]:
         return self.catalogue._reading(self.lease, query, issuer, since, until)
 
+    def ahead(self, limit: int) -> int:
+        """How many hits each shard makes in the find round of a first page of `limit` (none locally)."""
+        return made_ahead(limit, len(self.refs)) if self.index._runner.makes_ahead else 0
+
     def snapshot(self, *readings: Reading) -> Snapshot:
         """The statistics the shards score these readings with: those of all shards."""
         searcher = self.searcher
@@ -110,7 +135,12 @@ class State:
     # -- rounds
 
     def find(
-        self, reading: Reading, filters: Any | None, asked: Asked, depth: int | None = None
+        self,
+        reading: Reading,
+        filters: Any | None,
+        asked: Asked,
+        depth: int | None = None,
+        show: Show | None = None,
     ) -> list[Found]:
         tally = asked.tally and depth is None
         return self.ask(
@@ -123,7 +153,8 @@ class State:
                 asked.fill,
                 tally,
                 asked.collapse,
-                self.refs if tally and asked.collapse else (),
+                self.refs if asked.collapse else (),
+                show if show is not None and show.count else None,
             ),
             reading,
         )
@@ -148,56 +179,67 @@ class State:
         merged: Merged,
         results: list[Ranked],
         offset: int,
-        collapse: bool,
-        highlight: tuple[str, ...] | None,
-        phrase: tuple[Any, ...] | None,
-        missing: bool,
+        show: Show,
     ) -> Shown:
-        """The page's hits, made by their shards, with their duplicates from all shards."""
+        """The page's hits with their duplicates from all shards: what the find round made, and the
+        rest made now, in one more round (only when something is missing)."""
         from ..spelling import PHRASE_HITS
 
         located = [merged.locate(handle) for handle, _ in results]
+        made = merged.made
         # Most releases are alone in their group: the term's frequency over all shards says so.
-        shown_groups = {merged.group_of(handle) for handle, _ in results} if collapse else set()
-        groups = sorted(g for g in shown_groups if self.searcher.doc_frequency("group", g) >= 2)
-        checked = {handle for handle, _ in results[:PHRASE_HITS]} if phrase is not None else set()
-        per_shard: dict[int, list[tuple[int, float, int]]] = {}
+        shown_groups = {merged.group_of(handle) for handle, _ in results} if show.collapse else set()
+        sizes = {g: n for g in shown_groups if (n := self.searcher.doc_frequency("group", g)) >= 2}
+        gathered = {g: [m.members[g] for m in made if g in m.members] for g in sizes}
+        # Each shard that made a group's members made all it holds: all are here when they add up.
+        groups = sorted(g for g, n in sizes.items() if sum(map(len, gathered[g])) != n)
+        checked = located[:PHRASE_HITS] if show.phrase is not None else []
+        hits: dict[int, list[tuple[int, float]]] = {}
+        for (shard, docnum), (_handle, score) in zip(located, results, strict=True):
+            if docnum not in made[shard].hits:
+                hits.setdefault(shard, []).append((docnum, score))
         phrase_docs: dict[int, list[int]] = {}
-        for rank, ((shard, docnum), (handle, score)) in enumerate(
+        for shard, docnum in checked:
+            if docnum not in made[shard].checked:
+                phrase_docs.setdefault(shard, []).append(docnum)
+        asked = sorted(range(len(self.refs)) if groups else set(hits) | set(phrase_docs))
+        fetched: dict[int, Made] = {}
+        if asked:
+            replies: list[Made] = self.ask(
+                lambda scope: Fetch(
+                    scope,
+                    reading,
+                    filters,
+                    tuple(hits.get(scope.shard.number, ())),
+                    show.highlight,
+                    show.missing,
+                    tuple(groups),
+                    show.phrase,
+                    tuple(phrase_docs.get(scope.shard.number, ())),
+                ),
+                reading,
+                shards=asked,
+            )
+            fetched = dict(zip(asked, replies, strict=True))
+        for g in groups:
+            gathered[g] = [reply.members.get(g, []) for reply in fetched.values()]
+        members = {g: merge_members(parts) for g, parts in gathered.items()}
+        page = []
+        for rank, ((shard, docnum), (handle, _score)) in enumerate(
             zip(located, results, strict=True), start=offset + 1
         ):
-            per_shard.setdefault(shard, []).append((docnum, score, rank))
-            if handle in checked:
-                phrase_docs.setdefault(shard, []).append(docnum)
-        asked = sorted(range(len(self.refs)) if groups else per_shard)
-        if not asked:
-            return Shown((), 0, 0)
-        replies: list[Fetched] = self.ask(
-            lambda scope: Fetch(
-                scope,
-                reading,
-                filters,
-                tuple(per_shard.get(scope.shard.number, ())),
-                highlight,
-                missing,
-                tuple(groups),
-                phrase,
-                tuple(phrase_docs.get(scope.shard.number, ())),
-            ),
-            reading,
-            shards=asked,
-        )
-        by_shard = dict(zip(asked, replies, strict=True))
-        members = {g: merge_members([reply.members.get(g, []) for reply in replies]) for g in groups}
-        hits = []
-        for (shard, docnum), (handle, _score) in zip(located, results, strict=True):
-            hit = by_shard[shard].hits[docnum]
+            hit = made[shard].hits.get(docnum) or fetched[shard].hits[docnum]
             others = members.get(merged.group_of(handle), ())
-            if others:
-                hit = replace(hit, duplicates=tuple(m for m in others if m.id != hit.id))
-            hits.append(hit)
-        holding = sum(reply.holding for reply in replies)
-        return Shown(tuple(hits), holding, len(checked))
+            page.append(replace(hit, rank=rank, duplicates=tuple(m for m in others if m.id != hit.id)))
+        holding = sum(
+            1 for shard, docnum in checked if docnum in made[shard].held or docnum in _held(fetched, shard)
+        )
+        return Shown(tuple(page), holding, len(checked))
+
+
+def _held(fetched: dict[int, Made], shard: int) -> frozenset[int]:
+    reply = fetched.get(shard)
+    return reply.held if reply is not None else frozenset()
 
 
 class Merged:
@@ -214,6 +256,8 @@ class Merged:
         self.shards = len(found)
         self.depth = asked.depth
         self.tallies = [f.tally for f in found if f.tally is not None]
+        self.made = [f.made or NOTHING_MADE for f in found]
+        """What each shard's first find round made (a deeper one makes nothing)."""
         self._groups: dict[int, str] = {}
         self._merge()
 

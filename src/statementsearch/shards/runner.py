@@ -55,6 +55,11 @@ class ClusterError(StatementSearchError):
 
 
 class Runner(Protocol):
+    makes_ahead: bool
+    """Whether a search's first round should also make the first hits of each shard (`work.Show`): where
+    a round costs more than making a few hits that may not be shown (a cluster's calls), not in threads
+    of this process."""
+
     def ask(self, requests: Sequence[Request]) -> list[Any]:
         """The answers to requests about shards (one per shard), in order."""
         ...
@@ -74,8 +79,9 @@ class Runner(Protocol):
 class LocalRunner:
     """Threads for requests, processes for build steps (`procs` at a time; 1: this process)."""
 
-    def __init__(self, procs: int = 1) -> None:
+    def __init__(self, procs: int = 1, makes_ahead: bool = False) -> None:
         self.procs = procs
+        self.makes_ahead = makes_ahead
         self._threads: ThreadPoolExecutor | None = None
 
     def ask(self, requests: Sequence[Request]) -> list[Any]:
@@ -128,6 +134,8 @@ def _completed(
 
 class ClusterRunner:
     """Work on a Dask cluster through its scheduler at `address` (tcp://HOST:PORT)."""
+
+    makes_ahead = True
 
     def __init__(self, address: str) -> None:
         try:

@@ -12,7 +12,8 @@ timelines, suggestions, relaxed readings and filled lists. How:
   over the merged list, asking the shards for more when a page needs it, as one index asks its ranker.
 - Counts add up across shards (`searching.Tally`); a near-duplicate group with releases in several
   shards is counted once, by name.
-- The page's hits are made by their shards (`work.Fetch`); a hit's duplicates come from every shard.
+- The page's hits are made by their shards, in the find round for a first page (`work.Show`), else
+  in one more (`work.Fetch`); a hit's duplicates come from every shard.
 
 Every round names the commit of each shard it was planned with; a shard that has committed since makes
 the coordinator plan again (`work.StaleShard`), so an answer is of one state of each shard.
@@ -49,11 +50,12 @@ from ..models import (
     TimelineBucket,
     UpdateSummary,
 )
-from ..query import highlight_terms, parse_query
+from ..query import Reading, highlight_terms, parse_query
 from ..ranking import plan_for
 from ..searching import (
     Counts,
     SortOrder,
+    may_lack,
     relaxable,
 )
 from .catalogue import ShardSet
@@ -65,6 +67,7 @@ from .work import (
     Describe,
     Issuers,
     Members,
+    Show,
     StaleShard,
 )
 
@@ -296,41 +299,41 @@ class ShardedIndex:
             raise QueryError(f"unknown sort order {sort!r}: use relevance, newest or oldest")
         page = Page(query, offset, limit, started)
 
+        def show(state: State, reading: Reading) -> Show:
+            """What the shards make of their first hits in the find round (a first page is then done)."""
+            phrase = None
+            if suggestions:
+                from ..spelling import phrase_words
+
+                phrase = phrase_words(reading, plan_for(reading))
+            return Show(
+                state.ahead(limit) if offset == 0 else 0,
+                tuple(sorted(highlight_terms(reading))) if snippets else None,
+                may_lack(reading, fill),
+                phrase,
+                collapse,
+            )
+
         def work(state: State) -> SearchResult:
             reading, filters = state.read(query, issuer, since, until)
             asked = Asked(sort, offset + limit, collapse, fill, facets)
-            found = state.find(reading, filters, asked)
+            made = show(state, reading)
+            found = state.find(reading, filters, asked, show=made)
             if not any(f.matched for f in found) and relaxable(reading):
                 loosened = state.relaxed(reading, filters)
                 if loosened is not None:
-                    reading = loosened
-                    found = state.find(reading, filters, asked)
+                    reading, made = loosened, show(state, loosened)
+                    found = state.find(reading, filters, asked, show=made)
             merged = Merged(state, reading, filters, asked, found)
             results = merged.results()[offset:]
-            phrase_words = None
-            if suggestions:
-                from ..spelling import phrase_words as words_of
-
-                phrase_words = words_of(reading, plan_for(reading))
-            highlight = tuple(sorted(highlight_terms(reading))) if snippets else None
-            shown = state.fetch(
-                reading,
-                filters,
-                merged,
-                results,
-                offset,
-                collapse,
-                highlight,
-                phrase_words,
-                bool(reading.words),
-            )
+            shown = state.fetch(reading, filters, merged, results, offset, made)
             counts = merged.counts() if facets else Counts(len(shown.hits), len(shown.hits), ())
             suggestion = phrase = None
             if suggestions:
                 from ..spelling import phrase_offer, suggest
 
                 suggestion = suggest(query, state.searcher.reader())
-                if phrase_words is not None:
+                if made.phrase is not None:
                     phrase = phrase_offer(reading, shown.holding, shown.checked)
             return page.result(reading, shown.hits, counts, suggestion, phrase)
 
@@ -372,9 +375,9 @@ class ShardedIndex:
             if reading is None:
                 return SearchResult(query=f"similar:{release_id}", total=0, hits=())
             asked = Asked("relevance", limit, collapse, False, False)
-            merged = Merged(state, reading, None, asked, state.find(reading, None, asked))
-            results = merged.results()
-            shown = state.fetch(reading, None, merged, results, 0, collapse, reading.typed, None, False)
+            show = Show(state.ahead(limit), reading.typed, False, None, collapse)
+            merged = Merged(state, reading, None, asked, state.find(reading, None, asked, show=show))
+            shown = state.fetch(reading, None, merged, merged.results(), 0, show)
             return SearchResult(
                 query=f"similar:{release_id}",
                 total=len(shown.hits),

@@ -204,17 +204,71 @@ class Candidate(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Made:
+    """A shard's part of a page: its hits, what it holds of their groups, which hold a phrase."""
+
+    hits: dict[int, Hit]
+    """Each hit made, by document number (its rank and duplicates are the coordinator's to set)."""
+    members: dict[str, list[tuple[tuple[int, str], Duplicate]]]
+    """The shard's releases of some groups, each with its stable key (all of them, for each group)."""
+    checked: frozenset[int] = frozenset()
+    """The documents looked at for the phrase..."""
+    held: frozenset[int] = frozenset()
+    """...and those of them that hold its words side by side."""
+
+
+@dataclass(frozen=True)
+class Show:
+    """What a find round also makes of the shard's first hits, so that a first page needs no second
+    round (on a cluster a round costs milliseconds, a hit a fraction of one): the first `count` of its
+    candidates that are each the first of their group here (only those can be shown when collapsing),
+    whether they hold `phrase`, and the members here of their groups that may span shards. What the
+    page needs beyond that (a hit further down, a group none of whose other members were made) the
+    coordinator asks for with `Fetch`."""
+
+    count: int
+    highlight: tuple[str, ...] | None
+    """The terms to highlight in snippets; None: no snippets."""
+    missing: bool
+    """Whether a hit may lack some of the query's words (then it says which)."""
+    phrase: tuple[Word, ...] | None
+    collapse: bool
+
+    def made(
+        self,
+        index: StatementIndex,
+        lease: _Lease,
+        matching: Any,
+        found: list[Candidate],
+        spanning: frozenset[str],
+    ) -> Made:
+        chosen: dict[str, Candidate] = {}  # by group
+        for candidate in found:
+            if len(chosen) == self.count:
+                break
+            key = candidate.group if self.collapse else candidate.id
+            chosen.setdefault(key, candidate)
+        docs = [(c.docnum, c.score) for c in chosen.values()]
+        # A group with one release in all the index (most are) needs no members: count them all once.
+        groups = [g for g in chosen if g in spanning] if self.collapse else []
+        made = [d for d, _ in docs]
+        return make(index, lease, matching, docs, self.highlight, self.missing, groups, self.phrase, made)
+
+
+@dataclass(frozen=True)
 class Found:
     matched: bool
     """Whether the reading as given (not filled) matches any release here."""
     candidates: list[Candidate]
     tally: Tally | None
+    made: Made | None = None
+    """What `show` asked to be made of the first candidates."""
 
 
 @dataclass(frozen=True)
 class Find:
-    """The first `depth` hits of the shard in the order asked for (and every tie of the last), and the
-    counts of all its matches when `tally` (groups that may span shards named, per `everyone`)."""
+    """The first `depth` hits of the shard in the order asked for (and every tie of the last); the
+    counts of all its matches when `tally`; what `show` asks to be made of the first."""
 
     scope: Scope
     reading: Reading
@@ -225,6 +279,8 @@ class Find:
     tally: bool = False
     collapse: bool = True
     everyone: tuple[ShardRef, ...] = ()
+    """All shards, when collapsing: whose groups may span shards (`shared_groups`)."""
+    show: Show | None = None
 
     def answer(self, index: StatementIndex) -> Found:
         with self.scope.lease(index) as lease:
@@ -238,17 +294,19 @@ class Find:
             else:
                 top = matching.top(self.depth)
                 matched = bool(top)
+            spanning = frozenset[str]()
+            if self.collapse and (self.tally or self.show is not None):
+                spanning = shared_groups(self.everyone)
             counted = None
             if self.tally:
-                counted = tally(
-                    matching, self.collapse, shared_groups(self.everyone) if self.collapse else None
-                )
+                counted = tally(matching, self.collapse, spanning if self.collapse else None)
             columns = matching.columns
             candidates = [
                 Candidate(d, s, columns.date(d), columns.value("id", d), columns.value("group", d))
                 for d, s in top
             ]
-            return Found(matched, candidates, counted)
+            made = self.show.made(index, lease, matching, candidates, spanning) if self.show else None
+            return Found(matched, candidates, counted, made)
 
 
 @dataclass(frozen=True)
@@ -265,23 +323,14 @@ class Relax:
 
 
 @dataclass(frozen=True)
-class Fetched:
-    hits: dict[int, Hit]
-    members: dict[str, list[tuple[tuple[int, str], Duplicate]]]
-    holding: int
-    """How many of `phrase_docs` hold the phrase."""
-
-
-@dataclass(frozen=True)
 class Fetch:
-    """A page's hits that are in this shard, as `Hit`s (ranked; duplicates left to the coordinator);
-    the releases of `groups` here; and which of `phrase_docs` hold `phrase`'s words side by side."""
+    """What a page needs of this shard beyond what its find round made: `hits` (document number and
+    score), the releases here of `groups`, and which of `phrase_docs` hold `phrase`'s words."""
 
     scope: Scope
     reading: Reading
     filters: Any
-    hits: tuple[tuple[int, float, int], ...]
-    """(document number, score, rank) of each hit."""
+    hits: tuple[tuple[int, float], ...]
     highlight: tuple[str, ...] | None
     """The terms to highlight in snippets; None: no snippets."""
     missing: bool = False
@@ -289,20 +338,44 @@ class Fetch:
     phrase: tuple[Word, ...] | None = None
     phrase_docs: tuple[int, ...] = ()
 
-    def answer(self, index: StatementIndex) -> Fetched:
+    def answer(self, index: StatementIndex) -> Made:
         with self.scope.lease(index) as lease:
             matching = lease.within(self.reading, self.filters)
-            matcher = TermMatcher(self.highlight) if self.highlight is not None else None
-            lacking = missing_words(matching, [d for d, _, _ in self.hits]) if self.missing else {}
-            hits = {
-                docnum: index._hit(lease, (docnum, score), rank, matcher, False, lacking.get(docnum, ()))
-                for docnum, score, rank in self.hits
-            }
-            members = {group: group_members(lease.searcher, matching.columns, group) for group in self.groups}
-            holding = 0
-            if self.phrase is not None and matching.ranker is not None:
-                holding = sum(1 for d in self.phrase_docs if matching.ranker.phrase_holds(self.phrase, d))
-            return Fetched(hits, members, holding)
+            return make(
+                index,
+                lease,
+                matching,
+                self.hits,
+                self.highlight,
+                self.missing,
+                self.groups,
+                self.phrase,
+                self.phrase_docs,
+            )
+
+
+def make(
+    index: StatementIndex,
+    lease: _Lease,
+    matching: Any,
+    hits: Sequence[tuple[int, float]],
+    highlight: tuple[str, ...] | None,
+    missing: bool,
+    groups: Sequence[str],
+    phrase: tuple[Word, ...] | None,
+    phrase_docs: Sequence[int],
+) -> Made:
+    """The hits, the groups' members here, and which of `phrase_docs` hold the phrase."""
+    matcher = TermMatcher(highlight) if highlight is not None else None
+    lacking = missing_words(matching, [d for d, _ in hits]) if missing else {}
+    made = {d: index._hit(lease, (d, score), 0, matcher, False, lacking.get(d, ())) for d, score in hits}
+    members = {group: group_members(lease.searcher, matching.columns, group) for group in groups}
+    checked: frozenset[int] = frozenset()
+    held: frozenset[int] = frozenset()
+    if phrase is not None and matching.ranker is not None:
+        checked = frozenset(phrase_docs)
+        held = frozenset(d for d in checked if matching.ranker.phrase_holds(phrase, d))
+    return Made(made, members, checked, held)
 
 
 @dataclass(frozen=True)
