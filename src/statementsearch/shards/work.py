@@ -242,15 +242,14 @@ class Show:
         found: list[Candidate],
         spanning: frozenset[str],
     ) -> Made:
-        chosen: dict[str, Candidate] = {}  # by group
+        firsts: dict[str, Candidate] = {}  # the first candidate of each group (each release: no collapse)
         for candidate in found:
-            if len(chosen) == self.count:
+            if len(firsts) == self.count:
                 break
-            key = candidate.group if self.collapse else candidate.id
-            chosen.setdefault(key, candidate)
-        docs = [(c.docnum, c.score) for c in chosen.values()]
-        # A group with one release in all the index (most are) needs no members: count them all once.
-        groups = [g for g in chosen if g in spanning] if self.collapse else []
+            firsts.setdefault(candidate.group if self.collapse else candidate.id, candidate)
+        docs = [(c.docnum, c.score) for c in firsts.values()]
+        # Only a group that may span shards needs its members here: most releases are alone in theirs.
+        groups = [c.group for c in firsts.values() if c.group in spanning]
         made = [d for d, _ in docs]
         return make(index, lease, matching, docs, self.highlight, self.missing, groups, self.phrase, made)
 
