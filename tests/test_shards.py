@@ -39,6 +39,7 @@ from statementsearch.searching import run
 from statementsearch.shards import ShardedIndex, open_index, rounds
 from statementsearch.shards.layout import is_sharded, read_layout, shard_of
 from statementsearch.shards.rounds import Asked, Merged
+from statementsearch.shards.work import Show
 
 ISSUER = "Department of Defense"
 
@@ -198,6 +199,29 @@ def test_a_first_page_made_ahead_mostly_takes_one_round_less(
     fewer = [two - ahead for two, ahead in zip(taken["two rounds"], taken["made ahead"], strict=True)]
     assert all(n in (0, 1) for n in fewer)
     assert sum(fewer) >= 0.75 * len(firsts)
+
+
+@pytest.mark.parametrize("collapse", [True, False])
+def test_a_shard_makes_ahead_its_first_hit_of_each_group(sharded_index: ShardedIndex, collapse: bool) -> None:
+    """Collapsing, only the first hit of a group in a shard can be shown: the shard makes those, in
+    order (a later one of the same group would take the place of one that may be shown)."""
+
+    def found(state: Any) -> list[Any]:
+        reading, filters = state.read("police", None, None, None)
+        asked = Asked("relevance", 40, collapse, False, False)
+        return state.find(reading, filters, asked, show=Show(8, None, False, None, collapse))  # type: ignore[no-any-return]
+
+    shards = sharded_index._planned(found)
+    passed_over = 0
+    for shard in shards:
+        firsts: dict[str, int] = {}
+        for candidate in shard.candidates:
+            firsts.setdefault(candidate.group if collapse else candidate.id, candidate.docnum)
+        made = list(shard.made.hits)
+        assert made == list(firsts.values())[:8]
+        docnums = [candidate.docnum for candidate in shard.candidates]
+        passed_over += docnums.index(made[-1]) + 1 - len(made)
+    assert (passed_over > 0) == collapse, "collapsing, a shard should pass over a group's second release"
 
 
 def rounds_taken(ix: ShardedIndex, searches: list[tuple[str, dict[str, Any]]]) -> list[int]:

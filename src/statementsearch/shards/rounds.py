@@ -187,41 +187,14 @@ class State:
 
         located = [merged.locate(handle) for handle, _ in results]
         made = merged.made
-        # Most releases are alone in their group: the term's frequency over all shards says so.
-        shown_groups = {merged.group_of(handle) for handle, _ in results} if show.collapse else set()
-        sizes = {g: n for g in shown_groups if (n := self.searcher.doc_frequency("group", g)) >= 2}
+        sizes = self.group_sizes(merged, results) if show.collapse else {}
         gathered = {g: [m.members[g] for m in made if g in m.members] for g in sizes}
-        # Each shard that made a group's members made all it holds: all are here when they add up.
-        groups = sorted(g for g, n in sizes.items() if sum(map(len, gathered[g])) != n)
         checked = located[:PHRASE_HITS] if show.phrase is not None else []
-        hits: dict[int, list[tuple[int, float]]] = {}
-        for (shard, docnum), (_handle, score) in zip(located, results, strict=True):
-            if docnum not in made[shard].hits:
-                hits.setdefault(shard, []).append((docnum, score))
-        phrase_docs: dict[int, list[int]] = {}
-        for shard, docnum in checked:
-            if docnum not in made[shard].checked:
-                phrase_docs.setdefault(shard, []).append(docnum)
-        asked = sorted(range(len(self.refs)) if groups else set(hits) | set(phrase_docs))
-        fetched: dict[int, Made] = {}
-        if asked:
-            replies: list[Made] = self.ask(
-                lambda scope: Fetch(
-                    scope,
-                    reading,
-                    filters,
-                    tuple(hits.get(scope.shard.number, ())),
-                    show.highlight,
-                    show.missing,
-                    tuple(groups),
-                    show.phrase,
-                    tuple(phrase_docs.get(scope.shard.number, ())),
-                ),
-                reading,
-                shards=asked,
-            )
-            fetched = dict(zip(asked, replies, strict=True))
-        for g in groups:
+        lacking = Lacking(located, results, made, checked)
+        # Each shard that made a group's members made all it holds: all are here when they add up.
+        lacking.groups = sorted(g for g, n in sizes.items() if sum(map(len, gathered[g])) != n)
+        fetched = self.make_lacking(reading, filters, show, lacking)
+        for g in lacking.groups:
             gathered[g] = [reply.members.get(g, []) for reply in fetched.values()]
         members = {g: merge_members(parts) for g, parts in gathered.items()}
         page = []
@@ -232,14 +205,66 @@ class State:
             others = members.get(merged.group_of(handle), ())
             page.append(replace(hit, rank=rank, duplicates=tuple(m for m in others if m.id != hit.id)))
         holding = sum(
-            1 for shard, docnum in checked if docnum in made[shard].held or docnum in _held(fetched, shard)
+            docnum in made[shard].held or (shard in fetched and docnum in fetched[shard].held)
+            for shard, docnum in checked
         )
         return Shown(tuple(page), holding, len(checked))
 
+    def group_sizes(self, merged: Merged, results: list[Ranked]) -> dict[str, int]:
+        """The page's groups with other releases, and their sizes (most releases are alone in their
+        group: the group term's frequency over all shards says so)."""
+        shown = {merged.group_of(handle) for handle, _ in results}
+        return {g: n for g in shown if (n := self.searcher.doc_frequency("group", g)) >= 2}
 
-def _held(fetched: dict[int, Made], shard: int) -> frozenset[int]:
-    reply = fetched.get(shard)
-    return reply.held if reply is not None else frozenset()
+    def make_lacking(
+        self, reading: Reading, filters: Any | None, show: Show, lacking: Lacking
+    ) -> dict[int, Made]:
+        """The second round, when the page lacks something: each asked shard's reply, by shard."""
+        asked = lacking.shards(len(self.refs))
+        if not asked:
+            return {}
+        replies: list[Made] = self.ask(
+            lambda scope: Fetch(
+                scope,
+                reading,
+                filters,
+                tuple(lacking.hits.get(scope.shard.number, ())),
+                show.highlight,
+                show.missing,
+                tuple(lacking.groups),
+                show.phrase,
+                tuple(lacking.phrase_docs.get(scope.shard.number, ())),
+            ),
+            reading,
+            shards=asked,
+        )
+        return dict(zip(asked, replies, strict=True))
+
+
+class Lacking:
+    """What a page needs that the shards' find round did not make: hits, phrase checks (by shard),
+    and the members of groups (from every shard)."""
+
+    def __init__(
+        self,
+        located: list[tuple[int, int]],
+        results: list[Ranked],
+        made: list[Made],
+        checked: list[tuple[int, int]],
+    ) -> None:
+        self.hits: dict[int, list[tuple[int, float]]] = {}
+        for (shard, docnum), (_handle, score) in zip(located, results, strict=True):
+            if docnum not in made[shard].hits:
+                self.hits.setdefault(shard, []).append((docnum, score))
+        self.phrase_docs: dict[int, list[int]] = {}
+        for shard, docnum in checked:
+            if docnum not in made[shard].checked:
+                self.phrase_docs.setdefault(shard, []).append(docnum)
+        self.groups: list[str] = []
+
+    def shards(self, count: int) -> list[int]:
+        """The shards to ask: all of them for a group's members, else those with something to make."""
+        return sorted(range(count) if self.groups else set(self.hits) | set(self.phrase_docs))
 
 
 class Merged:
