@@ -41,6 +41,7 @@ from ..searching import (
     relaxation,
     tally,
 )
+from ..spelling import PHRASE_HITS
 
 # States of the index whose statistics a worker keeps (one is current; the others serve late requests).
 KEPT_STATES = 4
@@ -250,8 +251,9 @@ class Show:
         docs = [(c.docnum, c.score) for c in firsts.values()]
         # Only a group that may span shards needs its members here: most releases are alone in theirs.
         groups = [c.group for c in firsts.values() if c.group in spanning]
-        made = [d for d, _ in docs]
-        return make(index, lease, matching, docs, self.highlight, self.missing, groups, self.phrase, made)
+        # A phrase is offered from the page's first PHRASE_HITS hits: this shard's are among its first.
+        checked = [d for d, _ in docs[:PHRASE_HITS]]
+        return make(index, lease, matching, docs, self.highlight, self.missing, groups, self.phrase, checked)
 
 
 @dataclass(frozen=True)
