@@ -190,9 +190,9 @@ class State:
         sizes = self.group_sizes(merged, results) if show.collapse else {}
         gathered = {g: [m.members[g] for m in made if g in m.members] for g in sizes}
         checked = located[:PHRASE_HITS] if show.phrase is not None else []
-        lacking = Lacking(located, results, made, checked)
         # Each shard that made a group's members made all it holds: all are here when they add up.
-        lacking.groups = sorted(g for g, n in sizes.items() if sum(map(len, gathered[g])) != n)
+        short = sorted(g for g, n in sizes.items() if sum(map(len, gathered[g])) != n)
+        lacking = Lacking(located, results, made, checked, short)
         fetched = self.make_lacking(reading, filters, show, lacking)
         for g in lacking.groups:
             gathered[g] = [reply.members.get(g, []) for reply in fetched.values()]
@@ -251,7 +251,9 @@ class Lacking:
         results: list[Ranked],
         made: list[Made],
         checked: list[tuple[int, int]],
+        groups: list[str],
     ) -> None:
+        self.groups = groups
         self.hits: dict[int, list[tuple[int, float]]] = {}
         for (shard, docnum), (_handle, score) in zip(located, results, strict=True):
             if docnum not in made[shard].hits:
@@ -260,7 +262,6 @@ class Lacking:
         for shard, docnum in checked:
             if docnum not in made[shard].checked:
                 self.phrase_docs.setdefault(shard, []).append(docnum)
-        self.groups: list[str] = []
 
     def shards(self, count: int) -> list[int]:
         """The shards to ask: all of them for a group's members, else those with something to make."""
