@@ -7,8 +7,8 @@
 index of the corpus through them (`statementsearch index --shards N --scheduler ...`), and prints wall
 and CPU seconds (client and workers); `--reference` also builds the unsharded index with `--procs 1`
 (one process), the figure the sharded builds are measured against. `--rounds R` builds them all R times,
-alternated: the machine's speed drifts over minutes, so each ratio is taken within its round, and the
-median and range over the rounds are printed. `queries` runs the 300 public queries (`search` as the CLI
+alternated: the machine's speed drifts over minutes, so each ratio is taken within its round (every other
+round in the reverse order), and the median and range over the rounds are printed. `queries` runs the 300 public queries (`search` as the CLI
 calls it: facets, snippets, suggestions) on the unsharded index, on the sharded one through local threads,
 and through a cluster of W workers, in alternated rounds, and prints p50/p95 per query for each and what
 sharding adds, beside what a round of calls to every worker costs when it asks nothing (the machine's
@@ -29,7 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +133,8 @@ def timed(command: list[str]) -> dict[str, float]:
 def build(args: argparse.Namespace) -> None:
     docs = documents(args.shared, args.out)
     rounds: list[dict[str, Any]] = []
-    for _round in range(args.rounds or 1):
-        rounds.append(build_round(args, docs))
+    for number in range(args.rounds or 1):
+        rounds.append(build_round(args, docs, reverse=number % 2 == 1))
     (args.out / "build.json").write_text(json.dumps(rounds, indent=1), encoding="utf-8")
     header = f"{'build':32} {'wall s':>8} {'client CPU s':>13} {'workers CPU s':>14} {'of --procs 1':>13}"
     print(f"\n{'round':>5} {header}")
@@ -150,32 +151,49 @@ def build(args: argparse.Namespace) -> None:
                   f"range {min(shares):.2f}-{max(shares):.2f}")  # fmt: skip
 
 
-def build_round(args: argparse.Namespace, docs: Path) -> dict[str, Any]:
+def build_round(args: argparse.Namespace, docs: Path, reverse: bool = False) -> dict[str, Any]:
     """One build of each kind, one after the other; their ratios are taken within the round, since the
-    machine's speed drifts over minutes."""
-    results: dict[str, Any] = {}
+    machine's speed drifts over minutes. Every other round builds them in the reverse order, so that a
+    drift within rounds (the machine slowing or speeding up over one) leans both ways."""
+    builds: list[tuple[str, Callable[[], dict[str, Any]]]] = []
     if args.reference:
-        index = args.out / "unsharded"
-        shutil.rmtree(index, ignore_errors=True)
-        figures = timed(
-            [str(STATEMENTSEARCH), "index", "--procs", "1", "--index", str(index), "--documents", str(docs)]
-        )
-        results[REFERENCE] = {**figures, "size_mb": round(dir_size_bytes(index) / 1e6)}
-        print(json.dumps(results), flush=True)
+        builds.append((REFERENCE, partial(unsharded_build, args, docs)))
     for workers in args.workers:
-        index = args.out / f"sharded-{args.shards}x-{workers}w"
-        shutil.rmtree(index, ignore_errors=True)
-        with dask_cluster(workers, args.out / f"dask-{workers}") as address:
-            figures = timed(
-                [str(STATEMENTSEARCH), "index", "--shards", str(args.shards), "--index", str(index),
-                 "--documents", str(docs), "--scheduler", address]
-            )  # fmt: skip
-            figures["workers_cpu_s"] = round(worker_cpu(address), 1)
-        shards = sorted(index.glob("shards.*/shard-*"))
-        figures["shard_mb"] = [round(dir_size_bytes(shard) / 1e6) for shard in shards]
-        results[f"{args.shards} shards, {workers} worker(s)"] = figures
-        print(json.dumps(results), flush=True)
-    return results
+        builds.append(
+            (f"{args.shards} shards, {workers} worker(s)", partial(sharded_build, args, docs, workers))
+        )
+    results: dict[str, Any] = {}
+    for name, run in reversed(builds) if reverse else builds:
+        results[name] = run()
+        print(json.dumps({name: results[name]}), flush=True)
+    return {name: results[name] for name, _run in builds}
+
+
+def unsharded_build(args: argparse.Namespace, docs: Path) -> dict[str, Any]:
+    """The unsharded index built by one process (`--procs 1`): the figure the sharded builds are measured
+    against."""
+    index = args.out / "unsharded"
+    shutil.rmtree(index, ignore_errors=True)
+    figures: dict[str, Any] = timed(
+        [str(STATEMENTSEARCH), "index", "--procs", "1", "--index", str(index), "--documents", str(docs)]
+    )
+    figures["size_mb"] = round(dir_size_bytes(index) / 1e6)
+    return figures
+
+
+def sharded_build(args: argparse.Namespace, docs: Path, workers: int) -> dict[str, Any]:
+    """The sharded index built through a cluster of `workers` workers started for it."""
+    index = args.out / f"sharded-{args.shards}x-{workers}w"
+    shutil.rmtree(index, ignore_errors=True)
+    with dask_cluster(workers, args.out / f"dask-{workers}") as address:
+        figures: dict[str, Any] = timed(
+            [str(STATEMENTSEARCH), "index", "--shards", str(args.shards), "--index", str(index),
+             "--documents", str(docs), "--scheduler", address]
+        )  # fmt: skip
+        figures["workers_cpu_s"] = round(worker_cpu(address), 1)
+    shards = sorted(index.glob("shards.*/shard-*"))
+    figures["shard_mb"] = [round(dir_size_bytes(shard) / 1e6) for shard in shards]
+    return figures
 
 
 def query_times(ix: Any, queries: list[tuple[str, str]]) -> list[float]:

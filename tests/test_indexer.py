@@ -194,10 +194,10 @@ def test_a_file_that_raises_while_read_is_reported_and_the_others_indexed(
 ) -> None:
     real = indexer.read_file
 
-    def read_file(path: Path, root: Path | None = None) -> FileReport:
+    def read_file(path: Path, root: Path | None = None, wanted: Any = None) -> FileReport:
         if path.name == "a.txt":
             raise RuntimeError("injected\nfailure")
-        return real(path, root)
+        return real(path, root, wanted)
 
     monkeypatch.setattr(indexer, "read_file", read_file)
     fresh = StatementIndex.create(tmp_path / "fresh")
@@ -268,8 +268,8 @@ def test_the_parallel_writer_is_never_handed_a_document_it_cannot_index(
     text that is not valid Unicode is caught before, and only its file fails."""
     real = indexer.read_file
 
-    def read_file(path: Path, root: Path | None = None) -> FileReport:
-        report = real(path, root)
+    def read_file(path: Path, root: Path | None = None, wanted: Any = None) -> FileReport:
+        report = real(path, root, wanted)
         if path.name != "a.txt":
             return report
         broken = dataclasses.replace(report.releases[0], body="a lone \udce9 surrogate")

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,7 @@ def test_real_files_read_back(corpus_records: CorpusLoader, shared_dir: Path, tm
     a clone without ../shared skips one."""
     shared_json_lines_files_read_whole(shared_dir)
     rendered_corpus_files_read_back(corpus_records, tmp_path)
+    shards_read_their_share_of_corpus_files(corpus_records, tmp_path / "shares")
 
 
 # --- the text format, case by case ------------------------------------------------------------------------
@@ -386,6 +388,71 @@ def test_unpacked_size_is_a_gzip_files_text_and_any_other_files_size(tmp_path: P
 
 def test_jsonl_without_records_is_an_error(tmp_path: Path) -> None:
     assert read_file(write(tmp_path, "r.jsonl", "\n[1]\n\n")).error == "no release found"
+
+
+# --- a shard's share of a file ------------------------------------------------------------------------------
+
+
+def assert_each_shard_reads_its_share(path: Path, root: Path | None = None, shards: int = 3) -> None:
+    """Each shard's reading (`wanted`: its ids) holds exactly the whole file's releases of the shard, with
+    the ids and positions they have in the whole file, and the whole file's warnings and hash."""
+    from statementsearch.shards.build import owned
+
+    whole = read_file(path, root)
+    shares = [read_file(path, root, owned(shard, shards)) for shard in range(shards)]
+    for shard, share in enumerate(shares):
+        mine = owned(shard, shards)
+        assert share.releases == tuple(release for release in whole.releases if mine(release.id))
+        assert (share.error, share.warnings, share.file_hash) == (
+            whole.error,
+            whole.warnings,
+            whole.file_hash,
+        )
+    assert sum(len(share.releases) for share in shares) == len(whole.releases)
+
+
+_SPACES = " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000"
+_FIELD = st.one_of(st.none(), st.integers(-3, 3), st.text(alphabet=_SPACES + "ab\ud800", max_size=6))
+_RECORD = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(st.none(), st.sampled_from(["", " ", "x", "7"]), st.integers(0, 5)),
+        "title": _FIELD,
+        "body": _FIELD,
+        "issuer": _FIELD,
+        "date": st.sampled_from(["2020-01-03", "Jan. 3, 2020", "sometime", " ", ""]),
+        "url": _FIELD,
+    },
+)
+_LINE = st.one_of(_RECORD.map(json.dumps), st.sampled_from(["", "  ", "{not json", "[1]", '"text"']))
+
+
+@given(st.lists(_LINE, min_size=1, max_size=12), st.sampled_from([2, 3]))
+@example(['{"title": " \\u2028", "body": "\\u001f"}', '{"body": "b"}', '{"id": 7, "title": "t"}'], 2)
+def test_a_shard_reads_its_share_of_any_json_lines_file(lines: list[str], shards: int) -> None:
+    """A record not wanted is only checked (is it a release? its date?), never made: the check must
+    count exactly the records a whole reading makes, or the positions after it shift."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = write(Path(folder), "part.jsonl", "\n".join(lines))
+        assert_each_shard_reads_its_share(path, shards=shards)
+
+
+def test_a_shard_reads_its_share_of_the_seed(seed_path: Path) -> None:
+    assert_each_shard_reads_its_share(seed_path, seed_path.parent)
+
+
+def shards_read_their_share_of_corpus_files(corpus_records: CorpusLoader, tmp_path: Path) -> None:
+    """Corpus records as JSON Lines, some with a body only or neither title nor body, one without an id;
+    and in the text format."""
+    records = corpus_records(300, seed=5)
+    for record in records[::7]:
+        record["title"] = ""  # releases with a body only, and some with neither (skipped, warned)
+        record["body"] = record["body"] if len(record["body"]) % 3 else " \n "
+    del records[10]["id"]  # ids from the line
+    packed = gzip.compress("\n".join(json.dumps(record) for record in records).encode("utf-8"))
+    assert_each_shard_reads_its_share(write(tmp_path, "corpus.jsonl.gz", packed), tmp_path)
+    text = render_text_file(records[:40], random_variant(random.Random(5)))
+    assert_each_shard_reads_its_share(write(tmp_path, "text.txt", text), tmp_path)
 
 
 # --- finding files ----------------------------------------------------------------------------------------

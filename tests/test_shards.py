@@ -678,9 +678,9 @@ def counted_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     reads: Counter[str] = Counter()
     real = indexer.read_file
 
-    def counted(file: Path, root: Path) -> Any:
+    def counted(file: Path, root: Path, wanted: Any = None) -> Any:
         reads[file.name] += 1
-        return real(file, root)
+        return real(file, root, wanted)
 
     monkeypatch.setattr(indexer, "read_file", counted)
     return reads

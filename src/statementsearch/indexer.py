@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -396,8 +396,8 @@ class _Settings:
     progress: Progress | None
     procs: int
     deduplicate: bool
-    keep: Callable[[Release], bool] | None = None
-    """Which releases of the files are written here (a shard's); None: all."""
+    keep: Callable[[str], bool] | None = None
+    """Which releases of the files are written here, by id (a shard's); None: all."""
     groups: Callable[[Any], Grouper] | None = None
     """Makes the groups of the releases written, when they were decided elsewhere (over all shards)."""
     reports: Mapping[str, FileReport] | None = None
@@ -405,7 +405,7 @@ class _Settings:
 
 
 def shard_settings(
-    keep: Callable[[Release], bool],
+    keep: Callable[[str], bool],
     groups: Callable[[Any], Grouper],
     reports: Mapping[str, FileReport],
 ) -> _Settings:
@@ -543,7 +543,7 @@ class _Attempt:
         if excluded is not None:
             return excluded
         kept = self.settings.reports.get(rel) if self.settings.reports is not None else None
-        return kept if kept is not None else read_for_index(path, self.root, rel, st)
+        return kept if kept is not None else read_for_index(path, self.root, rel, st, self.settings.keep)
 
     def _file(self, path: Path, rel: str, st: os.stat_result) -> None:
         prepared = self.outcome.failures.get(rel) or self._prepared(path, rel, st)
@@ -581,11 +581,9 @@ class _Attempt:
         if changed is not None:
             return SeenFailure.of(changed, st, report.file_hash)
         state = FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash)
-        keep = self.settings.keep
-        releases = [r for r in report.releases if keep(r)] if keep is not None else report.releases
         try:
             term = state_term(rel, report.file_hash)
-            documents = [_checked(release_document(r, term, self._group(r))) for r in releases]
+            documents = [_checked(release_document(r, term, self._group(r))) for r in report.releases]
         except Exception as exc:  # as in `_read`: this file's failure
             return _unexpected(exc, state)
         return _Prepared(documents, state)
@@ -594,10 +592,13 @@ class _Attempt:
         return self.grouper.grouping_of(release) if self.grouper is not None else None
 
 
-def read_for_index(path: Path, root: Path, rel: str, st: os.stat_result) -> FileReport | SeenFailure:
-    """A file's releases, or why it cannot be read (whatever reading it raised)."""
+def read_for_index(
+    path: Path, root: Path, rel: str, st: os.stat_result, wanted: Callable[[str], bool] | None = None
+) -> FileReport | SeenFailure:
+    """A file's releases (those `wanted` takes by id), or why it cannot be read (whatever reading it
+    raised)."""
     try:
-        report = read_file(path, root)
+        report = read_file(path, root, wanted)
     except Exception as exc:  # a bug, or an input no one foresaw: this file's failure, not the build's
         return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, ""))
     if report.error is not None:
@@ -606,17 +607,16 @@ def read_for_index(path: Path, root: Path, rel: str, st: os.stat_result) -> File
 
 
 def read_for_shard(
-    path: Path, root: Path, rel: str, st: os.stat_result, keep: Callable[[Release], bool]
+    path: Path, root: Path, rel: str, st: os.stat_result, keep: Callable[[str], bool]
 ) -> tuple[FileReport, dict[str, Pending]] | SeenFailure:
     """One file as a shard of a sharded index reads it: its report with only the releases `keep` takes
-    (the shard's), and each one's reading for grouping (`Pending`: not yet a fingerprint, which needs its
-    office's releases in all shards); or why it cannot be read."""
-    report = read_for_index(path, root, rel, st)
+    by id (the shard's), and each one's reading for grouping (`Pending`: not yet a fingerprint, which
+    needs its office's releases in all shards); or why it cannot be read."""
+    report = read_for_index(path, root, rel, st, keep)
     if isinstance(report, SeenFailure):
         return report
     try:
-        mine = tuple(release for release in report.releases if keep(release))
-        return replace(report, releases=mine), {release.id: Pending.of(release) for release in mine}
+        return report, {release.id: Pending.of(release) for release in report.releases}
     except Exception as exc:  # as in `read_for_index`: this file's failure
         return _unexpected(exc, FileState(rel, st.st_size, st.st_mtime_ns, report.file_hash))
 

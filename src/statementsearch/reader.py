@@ -33,7 +33,7 @@ import os
 import re
 import stat
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -269,11 +269,17 @@ def read_paths(paths: Iterable[Path], documents: Path | None = None) -> Iterator
 # --- reading one file ----------------------------------------------------------------------------------
 
 
-def read_file(path: Path, root: Path | None = None) -> FileReport:
+def read_file(
+    path: Path, root: Path | None = None, wanted: Callable[[str], bool] | None = None
+) -> FileReport:
     """Read one documents file; never raises for a bad file (the report's `error` says what is wrong).
 
     The bytes are read once and everything (hash, releases) comes from that one copy, so a file
     rewritten while we read it still gives a report that agrees with its own `file_hash`.
+
+    With `wanted` (a shard's test of release ids), the report holds only the releases it takes. Their ids
+    and positions are those of the whole file, and the warnings are the whole file's. A JSON Lines
+    record not wanted is only checked, not made: each shard of a sharded index reads every file.
     """
     rel = document_name(path, root)
     try:
@@ -286,12 +292,33 @@ def read_file(path: Path, root: Path | None = None) -> FileReport:
     try:
         if path.name.lower().endswith(".gz"):
             data = _gunzip(data)
-        parse = _parse_jsonl if path.name.lower().endswith((".jsonl", ".jsonl.gz")) else _parse_text
-        found, warnings = parse(_decode(data))
+        text = _decode(data)
+        found: Sequence[_Fields | None]
+        if path.name.lower().endswith((".jsonl", ".jsonl.gz")):
+            found, warnings = _parse_jsonl(text, _jsonl_wanted(rel, wanted))
+        else:
+            found, warnings = _parse_text(text)
     except _Unreadable as exc:
         return FileReport(path=rel, error=str(exc), file_hash=digest)
-    releases = tuple(_release(fields, rel, position) for position, fields in enumerate(found, start=1))
+    releases = tuple(
+        _release(fields, rel, position)
+        for position, fields in enumerate(found, start=1)
+        if fields is not None
+        and (wanted is None or wanted(release_id(rel, fields.own_id, fields.line or position)))
+    )
     return FileReport(path=rel, releases=releases, warnings=tuple(warnings), file_hash=digest)
+
+
+def _jsonl_wanted(rel: str, wanted: Callable[[str], bool] | None) -> Callable[[str | None, int], bool] | None:
+    """`wanted` for a JSON Lines record, known before it is made: its own id, or else its line."""
+    if wanted is None:
+        return None
+    return lambda own_id, line: wanted(release_id(rel, own_id, line))
+
+
+def release_id(rel: str, own_id: str | None, number: int) -> str:
+    """A release's id: its own, else its file's name and its line (JSON Lines) or position (text)."""
+    return own_id if own_id is not None else f"{rel}#{number}"
 
 
 def file_hash(path: Path) -> str | None:
@@ -381,12 +408,11 @@ def _decode_as(data: bytes, encoding: str, what: str = "") -> str:
 
 
 def _release(fields: _Fields, rel: str, position: int) -> Release:
-    """Give parsed fields their id (own id, else path#position or path#line) and content hash."""
-    release_id = fields.own_id if fields.own_id is not None else f"{rel}#{fields.line or position}"
+    """Give parsed fields their id (`release_id`) and content hash."""
     day = fields.date.isoformat() if fields.date else ""
     content = "\x1f".join((fields.title, fields.issuer, day, fields.body))
     return Release(
-        id=release_id,
+        id=release_id(rel, fields.own_id, fields.line or position),
         title=fields.title,
         issuer=fields.issuer,
         date=fields.date,
@@ -472,9 +498,12 @@ def _text_release(lines: list[str], title_at: int, source: int, stop: int) -> tu
 # --- JSON Lines -----------------------------------------------------------------------------------------
 
 
-def _parse_jsonl(text: str) -> tuple[list[_Fields], list[str]]:
-    """Releases of a JSON Lines file: one object a line; a bad line is a warning, the rest still count."""
-    found: list[_Fields] = []
+def _parse_jsonl(
+    text: str, wanted: Callable[[str | None, int], bool] | None = None
+) -> tuple[list[_Fields | None], list[str]]:
+    """Releases of a JSON Lines file: one object a line; a bad line is a warning, the rest still count.
+    A release `wanted` does not take (by own id and line) is None: it counts for the positions after it."""
+    found: list[_Fields | None] = []
     warnings: list[str] = []
     for number, line in enumerate(text.split("\n"), start=1):  # JSON strings may hold a raw U+2028
         if not line or line.isspace():  # isspace() stops at the first letter; strip() would copy the line
@@ -486,11 +515,15 @@ def _parse_jsonl(text: str) -> tuple[list[_Fields], list[str]]:
         if not isinstance(record, dict):
             warnings.append(f"line {number}: not a JSON object")
             continue
-        fields, problem = _json_release(record, number)
+        is_release, day, problem = _json_checked(record)
         if problem:
             warnings.append(f"line {number}: {problem}")
-        if fields is not None:
-            found.append(fields)
+        if not is_release:
+            continue
+        own_id = _text_value(record, "id") or None
+        found.append(
+            _json_release(record, own_id, day, number) if wanted is None or wanted(own_id, number) else None
+        )
     if not found:
         raise _Unreadable("no release found")
     return found, warnings
@@ -506,16 +539,25 @@ def _text_value(record: dict[str, Any], key: str) -> str:
     return text if text.isascii() else _SURROGATES.sub("\ufffd", text)
 
 
-def _json_release(record: dict[str, Any], line: int) -> tuple[_Fields | None, str]:
-    """One record -> fields (None when it has neither title nor body) and a warning, or ''."""
-    title = _one_line(_text_value(record, "title"))
-    body = _clean_body(_lf_only(_text_value(record, "body")).split("\n"))
-    if not title and not body:
-        return None, "record has neither title nor body, skipped"
+def _json_checked(record: dict[str, Any]) -> tuple[bool, date | None, str]:
+    """Whether a record is a release (it has a title or a body), its date, and its warning or ''.
+    Cheap, for every record, where `_json_release` makes only the wanted ones."""
+    if _blank(_text_value(record, "title")) and _blank(_text_value(record, "body")):
+        return False, None, "record has neither title nor body, skipped"
     day_text = _text_value(record, "date").strip()
     day = parse_release_date(day_text) if day_text else None
-    own_id = _text_value(record, "id")
+    return True, day, f"unparseable date {day_text!r}" if day_text and day is None else ""
+
+
+def _blank(text: str) -> bool:
+    """Whether text is empty once whitespace goes (as `_one_line` and `_clean_body` make it)."""
+    return not text or text.isspace()
+
+
+def _json_release(record: dict[str, Any], own_id: str | None, day: date | None, line: int) -> _Fields:
+    """One record `_json_checked` found a release -> its fields."""
+    title = _one_line(_text_value(record, "title"))
+    body = _clean_body(_lf_only(_text_value(record, "body")).split("\n"))
     url = _text_value(record, "url") or None
     issuer = _one_line(_text_value(record, "issuer"))
-    fields = _Fields(title, issuer, day, body, url, own_id or None, line)
-    return fields, f"unparseable date {day_text!r}" if day_text and day is None else ""
+    return _Fields(title, issuer, day, body, url, own_id, line)

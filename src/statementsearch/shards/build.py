@@ -59,7 +59,7 @@ from ..manifest import (
     load_seen,
     sweep_seen_leftovers,
 )
-from ..models import FileReport, Release, UpdateSummary
+from ..models import FileReport, UpdateSummary
 from ..whoosh_internals import sweep_leftovers
 from .catalogue import ShardSet
 from .layout import Layout, new_build, read_layout, shard_of, sweep_builds
@@ -154,11 +154,6 @@ def _text_bytes(report: FileReport) -> int:
     return sum(len(release.body) + len(release.title) for release in report.releases)
 
 
-def routed(shard: int, shards: int) -> Callable[[Release], bool]:
-    """Whether a release belongs to this shard."""
-    return lambda release: shard_of(release.id, shards) == shard
-
-
 def owned(shard: int, shards: int) -> Callable[[str], bool]:
     """Whether the release of an id belongs to this shard."""
     return lambda release_id: shard_of(release_id, shards) == shard
@@ -179,7 +174,7 @@ def _read_shard(
 ) -> ShardReading:
     reading = ShardReading()
     found = reading.found
-    keep = routed(shard, shards)
+    keep = owned(shard, shards)
     room = kept_text_bytes()
     for path, rel, st in to_write:
         result = read_for_shard(path, Path(documents), rel, st, keep)
@@ -250,7 +245,7 @@ def write_shard(work: ShardWrite, reading: ShardReading) -> WriteOutcome:
             def groups(whoosh_ix: object) -> Grouper:
                 return AssignedGroups(whoosh_ix, work.decided, work.hashes, reading.found.entries)
 
-            settings = shard_settings(routed(work.shard, work.shards), groups, reading.reports)
+            settings = shard_settings(owned(work.shard, work.shards), groups, reading.reports)
             return write_plan(ix, Path(work.documents), plan, held, settings)
     finally:
         index.close()
