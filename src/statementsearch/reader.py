@@ -304,7 +304,7 @@ def read_file(
         _release(fields, rel, position)
         for position, fields in enumerate(found, start=1)
         if fields is not None
-        and (wanted is None or wanted(release_id(rel, fields.own_id, fields.line or position)))
+        and (wanted is None or wanted(_release_id(rel, fields.own_id, fields.line or position)))
     )
     return FileReport(path=rel, releases=releases, warnings=tuple(warnings), file_hash=digest)
 
@@ -313,10 +313,10 @@ def _jsonl_wanted(rel: str, wanted: Callable[[str], bool] | None) -> Callable[[s
     """`wanted` for a JSON Lines record, known before it is made: its own id, or else its line."""
     if wanted is None:
         return None
-    return lambda own_id, line: wanted(release_id(rel, own_id, line))
+    return lambda own_id, line: wanted(_release_id(rel, own_id, line))
 
 
-def release_id(rel: str, own_id: str | None, number: int) -> str:
+def _release_id(rel: str, own_id: str | None, number: int) -> str:
     """A release's id: its own, else its file's name and its line (JSON Lines) or position (text)."""
     return own_id if own_id is not None else f"{rel}#{number}"
 
@@ -408,11 +408,11 @@ def _decode_as(data: bytes, encoding: str, what: str = "") -> str:
 
 
 def _release(fields: _Fields, rel: str, position: int) -> Release:
-    """Give parsed fields their id (`release_id`) and content hash."""
+    """Give parsed fields their id (`_release_id`) and content hash."""
     day = fields.date.isoformat() if fields.date else ""
     content = "\x1f".join((fields.title, fields.issuer, day, fields.body))
     return Release(
-        id=release_id(rel, fields.own_id, fields.line or position),
+        id=_release_id(rel, fields.own_id, fields.line or position),
         title=fields.title,
         issuer=fields.issuer,
         date=fields.date,
