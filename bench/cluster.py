@@ -8,11 +8,12 @@ index of the corpus through them (`statementsearch index --shards N --scheduler 
 and CPU seconds (client and workers); `--reference` also builds the unsharded index with `--procs 1`
 (one process), the figure the sharded builds are measured against. `--rounds R` builds them all R times,
 alternated: the machine's speed drifts over minutes, so each ratio is taken within its round (every other
-round in the reverse order), and the median and range over the rounds are printed. `queries` runs the 300 public queries (`search` as the CLI
-calls it: facets, snippets, suggestions) on the unsharded index, on the sharded one through local threads,
-and through a cluster of W workers, in alternated rounds, and prints p50/p95 per query for each and what
-sharding adds, beside what a round of calls to every worker costs when it asks nothing (the machine's
-share of what the cluster adds). Every process started is stopped at the end.
+round in the reverse order), and the median and range over the rounds are printed. `queries` runs the
+300 public queries (`search` as the CLI calls it: facets, snippets, suggestions) on the unsharded index,
+on the sharded one through local threads, and through a cluster of W workers, in alternated rounds, and
+prints p50/p95 per query for each and what sharding adds, beside what a round of calls to every worker
+costs when it asks nothing (the machine's share of what the cluster adds). Every process started is
+stopped at the end.
 """
 
 from __future__ import annotations
