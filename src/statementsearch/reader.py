@@ -33,7 +33,7 @@ import os
 import re
 import stat
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -292,28 +292,28 @@ def read_file(
     try:
         if path.name.lower().endswith(".gz"):
             data = _gunzip(data)
-        text = _decode(data)
-        found: Sequence[_Fields | None]
-        if path.name.lower().endswith((".jsonl", ".jsonl.gz")):
-            found, warnings = _parse_jsonl(text, _jsonl_wanted(rel, wanted))
-        else:
-            found, warnings = _parse_text(text)
+        parse = _parse_jsonl if path.name.lower().endswith((".jsonl", ".jsonl.gz")) else _parse_text
+        found, warnings = parse(_decode(data), _by_number(rel, wanted))
     except _Unreadable as exc:
         return FileReport(path=rel, error=str(exc), file_hash=digest)
     releases = tuple(
         _release(fields, rel, position)
         for position, fields in enumerate(found, start=1)
         if fields is not None
-        and (wanted is None or wanted(_release_id(rel, fields.own_id, fields.line or position)))
     )
     return FileReport(path=rel, releases=releases, warnings=tuple(warnings), file_hash=digest)
 
 
-def _jsonl_wanted(rel: str, wanted: Callable[[str], bool] | None) -> Callable[[str | None, int], bool] | None:
-    """`wanted` for a JSON Lines record, known before it is made: its own id, or else its line."""
+_Wanted = Callable[[str | None, int], bool] | None
+"""`wanted` as a parser asks it, before a release is made: by its own id (if any) and its line (JSON
+Lines) or position (text)."""
+
+
+def _by_number(rel: str, wanted: Callable[[str], bool] | None) -> _Wanted:
+    """`wanted` for a parser, which knows a release's id rule only by number."""
     if wanted is None:
         return None
-    return lambda own_id, line: wanted(_release_id(rel, own_id, line))
+    return lambda own_id, number: wanted(_release_id(rel, own_id, number))
 
 
 def _release_id(rel: str, own_id: str | None, number: int) -> str:
@@ -440,8 +440,9 @@ def _clean_body(lines: Iterable[str]) -> str:
 # --- the text format ------------------------------------------------------------------------------------
 
 
-def _parse_text(text: str) -> tuple[list[_Fields], list[str]]:
-    """Releases of a text file, found by their Source lines (see the module docstring)."""
+def _parse_text(text: str, wanted: _Wanted = None) -> tuple[list[_Fields | None], list[str]]:
+    """Releases of a text file, found by their Source lines (see the module docstring); one `wanted`
+    does not take is None."""
     lines = text.split("\n")  # not splitlines(): it would also split at U+2028, form feeds and the like
     sources = [index for index, line in enumerate(lines) if _SOURCE_LINE.fullmatch(line)]
     if not sources:
@@ -452,13 +453,13 @@ def _parse_text(text: str) -> tuple[list[_Fields], list[str]]:
     ]
     # A body ends where the next release begins: at its title line, or its Source line when it has none.
     stops = [title if title >= 0 else source for title, source in zip(titles[1:], sources[1:], strict=True)]
-    found: list[_Fields] = []
+    found: list[_Fields | None] = []
     warnings: list[str] = []
     for number, (title, source, stop) in enumerate(
         zip(titles, sources, [*stops, len(lines)], strict=True), start=1
     ):
         fields, problem = _text_release(lines, title, source, stop)
-        found.append(fields)
+        found.append(fields if wanted is None or wanted(None, number) else None)
         if problem:
             warnings.append(f"release {number}: {problem}")
     return found, warnings
@@ -498,9 +499,7 @@ def _text_release(lines: list[str], title_at: int, source: int, stop: int) -> tu
 # --- JSON Lines -----------------------------------------------------------------------------------------
 
 
-def _parse_jsonl(
-    text: str, wanted: Callable[[str | None, int], bool] | None = None
-) -> tuple[list[_Fields | None], list[str]]:
+def _parse_jsonl(text: str, wanted: _Wanted = None) -> tuple[list[_Fields | None], list[str]]:
     """Releases of a JSON Lines file: one object a line; a bad line is a warning, the rest still count.
     A release `wanted` does not take (by own id and line) is None: it counts for the positions after it."""
     found: list[_Fields | None] = []
