@@ -505,7 +505,7 @@ def _parse_jsonl(text: str, wanted: _Wanted = None) -> tuple[list[_Fields | None
     found: list[_Fields | None] = []
     warnings: list[str] = []
     for number, line in enumerate(text.split("\n"), start=1):  # JSON strings may hold a raw U+2028
-        if not line or line.isspace():  # isspace() stops at the first letter; strip() would copy the line
+        if _blank(line):
             continue
         try:
             record = json.loads(line)
@@ -549,7 +549,8 @@ def _json_checked(record: dict[str, Any]) -> tuple[bool, date | None, str]:
 
 
 def _blank(text: str) -> bool:
-    """Whether text is empty once whitespace goes (as `_one_line` and `_clean_body` make it)."""
+    """Whether text is empty once whitespace goes (as `_one_line` and `_clean_body` make it, and as a
+    blank line reads). `isspace()` stops at the first letter, where `strip()` would copy the text."""
     return not text or text.isspace()
 
 
